@@ -1,0 +1,174 @@
+"""Reading policy files, reporting their errors, and making variants by dotted-path overrides."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sim.policy.model import Policy
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where (file and dotted field path) and what was expected."""
+
+    source: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}: {self.path}" if self.path else self.source
+        return f"{where}: {self.message}"
+
+
+class PolicyError(ValueError):
+    """A policy file, or an override of one, is not valid. ``problems`` lists every error."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def read_toml(path: Path | str) -> dict[str, Any]:
+    """Parse a TOML file, turning every failure into a :class:`PolicyError` naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError([Problem(str(path), "", "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise PolicyError([Problem(str(path), "", f"cannot read the file ({err})")]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise PolicyError([Problem(str(path), "", f"not valid TOML: {err}")]) from None
+
+
+def _clean_loc(loc: Iterable[int | str], data: Any) -> str:
+    """Dotted path of a pydantic error location, without the union tags pydantic inserts."""
+    parts: list[str] = []
+    node = data
+    for seg in loc:
+        if isinstance(node, Mapping):
+            if seg in node:
+                node = node[seg]
+                parts.append(str(seg))
+                continue
+            if isinstance(seg, str) and node.get("kind") == seg:
+                continue  # discriminated-union tag
+            parts.append(str(seg))
+            node = None
+        elif isinstance(node, list | tuple) and isinstance(seg, int) and seg < len(node):
+            node = node[seg]
+            parts.append(str(seg))
+        else:
+            if isinstance(seg, str) and "[" in seg:  # tagged-union or function names
+                continue
+            parts.append(str(seg))
+            node = None
+    return ".".join(parts)
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    msg = str(err["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix) :]
+    if err["type"] == "extra_forbidden":
+        return "unknown key (not part of the policy language; check the spelling)"
+    if err["type"] == "missing":
+        return "required field is missing"
+    if err["type"] == "union_tag_invalid":
+        return msg.replace("tag", "kind")
+    value = err.get("input")
+    if err["type"] not in ("model_type", "dict_type") and not isinstance(value, dict | list):
+        return f"{msg} (got {value!r})"
+    return msg
+
+
+def validate_policy(data: Mapping[str, Any], source: str = "<policy>") -> Policy:
+    """Validate a parsed policy mapping; raise :class:`PolicyError` listing every problem."""
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as err:
+        problems = [
+            Problem(source, _clean_loc(e["loc"], data), _describe(e)) for e in err.errors()
+        ]
+        raise PolicyError(problems) from None
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``path=value``; the value is read as TOML (``2``, ``0.5``, ``true``, ``[1, 2]``,
+    ``"x"``) and taken as a plain string when it is not valid TOML."""
+    path, sep, raw = text.partition("=")
+    path = path.strip()
+    if not sep or not path or any(not p for p in path.split(".")):
+        raise PolicyError(
+            [Problem("--set", text, "expected PATH=VALUE with a dotted PATH, e.g. caps.daily=500")]
+        )
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return path, value
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any, source: str) -> None:
+    node: Any = data
+    parts = path.split(".")
+    fresh = False  # inside an optional table that was unset: any key may be started
+    for i, key in enumerate(parts):
+        here = ".".join(parts[: i + 1])
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                raise PolicyError([Problem(source, here, f"no such list index (has {len(node)})")])
+            if last:
+                node[int(key)] = value
+                return
+            node = node[int(key)]
+            continue
+        if not isinstance(node, dict) or (key not in node and not fresh):
+            known = ", ".join(sorted(node)) if isinstance(node, dict) else "none"
+            raise PolicyError(
+                [Problem(source, here, f"no such field to override (fields here: {known})")]
+            )
+        if last:
+            node[key] = value
+            return
+        if node.get(key) is None:  # an optional table not set: start it empty
+            node[key] = {}
+            fresh = True
+        node = node[key]
+
+
+def override(
+    policy: Policy, overrides: Mapping[str, Any], source: str = "--set"
+) -> Policy:
+    """A new policy with fields replaced by dotted path; validated again. Unknown paths fail."""
+    if not overrides:
+        return policy
+    data = policy.model_dump(mode="python")
+    for path, value in overrides.items():
+        _set_path(data, path, value, source)
+    return validate_policy(data, source)
+
+
+def load_policy(path: Path | str, overrides: Mapping[str, Any] | None = None) -> Policy:
+    """Read, validate and (optionally) override a policy file."""
+    policy = validate_policy(read_toml(path), str(path))
+    return override(policy, overrides or {})
+
+
+def content_hash(policy: Policy) -> str:
+    """SHA-256 of the policy's canonical JSON: the identity the ledger checks evidence against."""
+    canonical = json.dumps(policy.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
