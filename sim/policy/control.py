@@ -136,7 +136,7 @@ class Campaign(Frozen):
     """Repeat the start-end window every year (same month and day)."""
     rules: tuple[Identifier, ...] = ()
     """Earn rules it boosts, whether boostable or not (empty: every boostable rule)."""
-    multiplier: Multiplier = 1.0
+    multiplier: float = Field(default=1.0, ge=1.0, le=100.0, allow_inf_nan=False)
     bonus: NonNegInt = 0
     tiers: tuple[Identifier, ...] = ()
     groups: tuple[Identifier, ...] = ()

@@ -1,0 +1,18 @@
+"""The ``pointsim`` command line: one :func:`main` group; each command group lives in its own
+module and is registered here (``sim.cli_policy`` for ``pointsim policy ...``)."""
+
+from __future__ import annotations
+
+import click
+
+from sim import __version__
+from sim.cli_policy import policy
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pointsim")
+def main() -> None:
+    """Simulate a loyalty-points economy on the engine the live ledger runs."""
+
+
+main.add_command(policy)

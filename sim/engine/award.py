@@ -1,0 +1,269 @@
+"""From candidate points to awarded points: multipliers, campaigns, caps, then postings.
+
+Caps are applied in arrival order: a candidate gets ``min(points, what is left of every cap
+it falls under)``. Each cap scope is handled separately; within a day, once a cap is used up
+nothing later under it is paid, so applying the per-rule caps and then the overall caps is
+the same as applying them all event by event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.engine import calendar as cal
+from sim.engine.codes import Account, Kind, Status
+from sim.engine.compiled import CompiledCampaign
+from sim.engine.context import Ctx
+from sim.engine.earn import EPS, Activity, record_activity, rule_candidates
+from sim.engine.journal import credit_lots, group_sum
+from sim.engine.tiers import add_qualifying, upgrade_now
+from sim.policy.earn import InvestmentRule
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
+
+
+@dataclass
+class Parts:
+    """Points to award, one row per (event, rule) part, in canonical order."""
+
+    event: I64
+    member: I64
+    rule: I64  # rule the posting is made under (an earn rule or a campaign)
+    base: I64  # the earn rule whose caps, delay and qualifying status apply
+    prio: I64  # position of ``base`` in the policy's order; campaign parts come after
+    points: I64
+
+    def __len__(self) -> int:
+        return len(self.event)
+
+    def take(self, mask: B | I64) -> Parts:
+        return Parts(*(getattr(self, f)[mask] for f in Parts.__dataclass_fields__))
+
+
+def campaign_active(c: CompiledCampaign, day: int) -> bool:
+    date = cal.to_date(day)
+    if c.start is None or c.end is None:
+        if c.start is not None and (date.year, date.month, date.day) < c.start:
+            return False
+        return not (c.end is not None and (date.year, date.month, date.day) > c.end)
+    if c.yearly:
+        md = (date.month, date.day)
+        s, e = c.start[1:], c.end[1:]
+        return s <= md <= e if s <= e else (md >= s or md <= e)
+    return c.start <= (date.year, date.month, date.day) <= c.end
+
+
+def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I64]:
+    """(points with tier and birthday multipliers, campaign extra, campaign rule id or -1)."""
+    cp, ms = ctx.cp, ctx.ms
+    tier = ms.tier[member].astype(np.int64)
+    boost = cp.rule_boostable[rule]
+    bday = ms.birth_month[member] == ctx.month_of_year
+    tier_f = np.where(boost, cp.tier_mult[tier] * np.where(bday, cp.tier_bday[tier], 1.0), 1.0)
+    boosted = np.floor(base * tier_f + EPS).astype(np.int64)
+
+    stacking = cp.policy.program.campaign_stacking
+    camp_f = np.ones(len(base)) if stacking == "multiply" else np.zeros(len(base))
+    if stacking == "add":
+        camp_f += 1.0
+    bonus = np.zeros(len(base), np.int64)
+    lead = np.full(len(base), -1, np.int64)
+    lead_mult = np.zeros(len(base))
+    any_camp = False
+    for c in cp.campaigns:
+        if not campaign_active(c, ctx.day):
+            continue
+        hit = c.boosts[rule]
+        if c.tiers is not None:
+            hit &= c.tiers[tier]
+        if c.groups is not None:
+            hit &= c.groups[ms.group[member]]
+        if c.max_days_since_join is not None:
+            hit &= (ctx.day - ms.join_day[member]) < c.max_days_since_join
+        if c.birthday_month:
+            hit &= bday
+        if not hit.any():
+            continue
+        any_camp = True
+        if stacking == "multiply":
+            camp_f = np.where(hit, camp_f * c.multiplier, camp_f)
+        elif stacking == "max":
+            camp_f = np.where(hit, np.maximum(camp_f, c.multiplier), camp_f)
+        else:
+            camp_f = np.where(hit, camp_f + (c.multiplier - 1.0), camp_f)
+        bonus += np.where(hit, c.bonus, 0)
+        better = hit & (c.multiplier > lead_mult)
+        lead = np.where(better | (hit & (lead < 0)), c.rule_id, lead)
+        lead_mult = np.where(better, c.multiplier, lead_mult)
+    if not any_camp:
+        return boosted, np.zeros(len(base), np.int64), lead
+    camp_f = np.maximum(camp_f, 1.0)
+    total = np.floor(base * tier_f * camp_f + EPS).astype(np.int64) + bonus
+    return boosted, np.maximum(total - boosted, 0), lead
+
+
+def _reset_counters(ctx: Ctx, member: I64) -> None:
+    ms = ctx.ms
+    m = np.unique(member)
+    stale = m[ms.cap_day[m] != ctx.day]
+    ms.rule_day[stale] = 0
+    ms.overall_day[stale] = 0
+    ms.cap_day[stale] = ctx.day
+    stale = m[ms.cap_month[m] != ctx.month]
+    ms.rule_month[stale] = 0
+    ms.overall_month[stale] = 0
+    ms.cap_month[stale] = ctx.month
+
+
+def _apply_cap(parts: Parts, sel: I64, remaining: I64) -> None:
+    """Cut ``parts.points[sel]`` so each member's running total stays within ``remaining``
+    (given per element of ``sel``), in canonical order."""
+    if len(sel) == 0:
+        return
+    m = parts.member[sel]
+    um, total = group_sum(m, parts.points[sel])
+    rem_u = np.zeros(len(um), np.int64)
+    rem_u[np.searchsorted(um, m)] = remaining
+    over = um[total > rem_u]
+    if len(over) == 0:
+        return
+    sub = sel[np.isin(m, over)]
+    order = np.lexsort((parts.prio[sub], parts.event[sub], parts.member[sub]))
+    sub = sub[order]
+    sm, pts = parts.member[sub], parts.points[sub]
+    rem = rem_u[np.searchsorted(um, sm)]
+    cs = np.cumsum(pts)
+    start = np.r_[True, sm[1:] != sm[:-1]]
+    first = np.maximum.accumulate(np.where(start, np.arange(len(sub)), 0))
+    before = (cs - pts) - (cs - pts)[first]
+    parts.points[sub] = np.clip(rem - before, 0, pts)
+
+
+def _caps(ctx: Ctx, parts: Parts) -> None:
+    cp, ms = ctx.cp, ctx.ms
+    _reset_counters(ctx, parts.member)
+    for rule_idx, col in cp.cap_col.items():
+        sel = np.flatnonzero(parts.base == rule_idx)
+        if len(sel) == 0:
+            continue
+        m = parts.member[sel]
+        rem = np.minimum(cp.cap_day[col] - ms.rule_day[m, col], cp.cap_month[col] - ms.rule_month[m, col])
+        _apply_cap(parts, sel, np.maximum(rem, 0))
+        np.add.at(ms.rule_day[:, col], m, parts.points[sel])
+        np.add.at(ms.rule_month[:, col], m, parts.points[sel])
+    sel = np.flatnonzero(cp.rule_overall_cap[parts.base])
+    if len(sel):
+        m = parts.member[sel]
+        rem = np.minimum(cp.overall_day - ms.overall_day[m], cp.overall_month - ms.overall_month[m])
+        _apply_cap(parts, sel, np.maximum(rem, 0))
+        np.add.at(ms.overall_day, m, parts.points[sel])
+        np.add.at(ms.overall_month, m, parts.points[sel])
+
+
+def collect(ctx: Ctx, act: Activity) -> Parts:
+    ev = ctx.events
+    ev_idx, rules, bases, prios = [], [], [], []
+    for prio, (rule_idx, rule) in enumerate(ctx.cp.earn):
+        idx, pts = rule_candidates(ctx, act, rule_idx, rule)
+        keep = pts > 0
+        idx, pts = idx[keep], pts[keep]
+        ev_idx.append(idx)
+        bases.append(pts)
+        rules.append(np.full(len(idx), rule_idx, np.int64))
+        prios.append(np.full(len(idx), prio, np.int64))
+    adj = np.flatnonzero((ev.kind == Kind.ADJUST) & (ev.quantity > 0))
+    if len(adj):
+        ev_idx.append(adj)
+        bases.append(ev.quantity[adj])
+        rules.append(np.full(len(adj), ctx.cp.rule("adjust"), np.int64))
+        prios.append(np.full(len(adj), len(ctx.cp.earn), np.int64))
+    idx = np.concatenate(ev_idx) if ev_idx else np.zeros(0, np.int64)
+    base_pts = np.concatenate(bases) if bases else np.zeros(0, np.int64)
+    rule = np.concatenate(rules) if rules else np.zeros(0, np.int64)
+    prio = np.concatenate(prios) if prios else np.zeros(0, np.int64)
+    member = ev.member[idx]
+    boosted, extra, lead = _multiply(ctx, rule, member, base_pts)
+    main = Parts(idx, member, rule, rule, prio * 2, boosted)
+    has = extra > 0
+    camp = Parts(idx[has], member[has], lead[has], rule[has], prio[has] * 2 + 1, extra[has])
+    return Parts(*(np.concatenate([getattr(main, f), getattr(camp, f)]) for f in Parts.__dataclass_fields__))
+
+
+def apply_earn(ctx: Ctx) -> None:
+    """Pay every earn rule for the batch's events."""
+    act = record_activity(ctx)
+    parts = collect(ctx, act)
+    ev, cp, ms = ctx.events, ctx.cp, ctx.ms
+    earn_kinds = np.isin(ev.kind, [Kind.PURCHASE, Kind.CHECKIN, Kind.ACTION, Kind.REFERRAL, Kind.INVESTMENT])
+    wanted = np.zeros(len(ev), np.int64)
+    np.add.at(wanted, parts.event, parts.points)
+    frozen_block = cp.policy.freeze.blocks_earn
+    if frozen_block:
+        blocked = ms.frozen[parts.member] & (parts.base != cp.rule("adjust"))
+        parts.points[blocked] = 0
+    _caps(ctx, parts)
+    np.add.at(ctx.points, parts.event, parts.points)
+    status = ctx.status
+    no_rule = earn_kinds & (wanted == 0) & (status == Status.OK)
+    status[no_rule] = Status.NO_RULE
+    status[(wanted > 0) & (ctx.points < wanted)] = Status.CAPPED
+    if frozen_block:
+        fz = earn_kinds & ms.frozen[ev.member] & (wanted > 0)
+        status[fz] = Status.FROZEN
+    _post(ctx, parts.take(parts.points > 0))
+
+
+def _post(ctx: Ctx, parts: Parts) -> None:
+    cp, ev = ctx.cp, ctx.events
+    delay = cp.rule_delay[parts.base]
+    maturity = np.zeros(len(parts), bool)
+    for rule_idx, rule in cp.earn:
+        if isinstance(rule, InvestmentRule):
+            maturity |= parts.base == rule_idx
+    later = (delay > 0) | maturity
+    now = ~later
+    j = ctx.journal
+    if now.any():
+        p = parts.take(now)
+        j.post(p.member, p.rule, Account.ISSUED, Account.AVAILABLE, p.points, event=p.event)
+        credit_lots(ctx.ms, p.member, p.points, ctx.earn_slot())
+        if cp.policy.tiering.measure == "points":
+            q = cp.rule_qualifying[p.base]
+            add_qualifying(ctx, p.member[q], p.points[q])
+            upgrade_now(ctx, p.member[q])
+    if later.any():
+        p = parts.take(later)
+        release = np.where(
+            maturity[later], np.maximum(ev.ref[p.event], ctx.day + 1), ctx.day + delay[later]
+        )
+        j.post(p.member, p.rule, Account.ISSUED, Account.PENDING, p.points, event=p.event)
+        ctx.ps.pending.append(p.member, release.astype(np.int64), p.points, p.rule, ev.ref[p.event])
+    _mentor(ctx, parts)
+
+
+def _mentor(ctx: Ctx, parts: Parts) -> None:
+    ms = ctx.ms
+    for rule_idx, rule, shared in ctx.cp.mentor:
+        sel = shared[parts.base] & (ms.referrer[parts.member] >= 0)
+        if rule.days is not None:
+            sel &= (ctx.day - ms.join_day[parts.member]) < rule.days
+        if not sel.any():
+            continue
+        pts = np.floor(parts.points[sel] * rule.share + EPS).astype(np.int64)
+        mentor = ms.referrer[parts.member[sel]]
+        keep = pts > 0
+        mentor, pts, event = mentor[keep], pts[keep], parts.event[sel][keep]
+        ctx.journal.post(mentor, rule_idx, Account.ISSUED, Account.PENDING, pts, event=event)
+        n = len(mentor)
+        ctx.ps.pending.append(
+            mentor,
+            np.full(n, ctx.day + rule.delay_days, np.int64),
+            pts,
+            np.full(n, rule_idx, np.int64),
+            np.full(n, -1, np.int64),
+        )

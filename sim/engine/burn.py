@@ -1,0 +1,250 @@
+"""Refunds and burns: points leave a member's balance, earliest-expiring lots first.
+
+Burns are handled in rounds: round r takes each member's r-th burn of the batch (in arrival
+order), so a member's burns see the balance left by the earlier ones exactly, while the array
+code runs over all members at once. Limited stock is given out in the same order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.engine.codes import BURN_KINDS, Account, Kind, Status
+from sim.engine.context import Ctx, rank_in_member
+from sim.engine.journal import credit_lots, debit_lots
+from sim.engine.tiers import add_qualifying
+
+I64 = npt.NDArray[np.int64]
+B = npt.NDArray[np.bool_]
+
+
+def _group_excl_cumsum(key: I64, values: I64) -> I64:
+    """Exclusive running sum of ``values`` within runs of equal ``key`` (key sorted)."""
+    cs = np.cumsum(values)
+    excl = cs - values
+    start = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
+    first = np.maximum.accumulate(np.where(start, np.arange(len(key)), 0))
+    out: I64 = excl - excl[first]
+    return out
+
+
+def apply_refunds(ctx: Ctx) -> None:
+    """Reverse the points of refunded orders: pending points of the order are voided first,
+    the rest is clawed back from the balance (or recorded as a shortfall, by policy)."""
+    ev, ms, ps = ctx.events, ctx.ms, ctx.ps
+    idx = np.flatnonzero(ev.kind == Kind.REFUND)
+    if len(idx) == 0:
+        return
+    m, ref, want = ev.member[idx], ev.ref[idx], ev.quantity[idx]
+    ctx.ps.gmv_days[ctx.day % 30] -= int(ev.amount[idx].sum())
+    if ctx.cp.policy.tiering.measure == "spend":
+        add_qualifying(ctx, m, -ev.amount[idx])
+
+    voided = np.zeros(len(idx), np.int64)
+    pend = ps.pending
+    rows = np.flatnonzero(np.isin(pend.ref, ref) & (pend.ref >= 0))
+    if len(rows):
+        keys = np.concatenate(
+            [np.stack([m, ref], 1), np.stack([pend.member[rows], pend.ref[rows]], 1)]
+        )
+        _, group = np.unique(keys, axis=0, return_inverse=True)
+        group = group.ravel()
+        g_ev, g_row = group[: len(idx)], group[len(idx) :]
+        held = np.zeros(group.max() + 1, np.int64)
+        np.add.at(held, g_row, pend.points[rows])
+        order = np.argsort(g_ev, kind="stable")
+        before = np.empty(len(idx), np.int64)
+        before[order] = _group_excl_cumsum(g_ev[order], want[order])
+        voided = np.clip(held[g_ev] - before, 0, want)
+        used = np.zeros(len(held), np.int64)
+        np.add.at(used, g_ev, voided)
+        rorder = np.argsort(g_row, kind="stable")
+        rb = np.empty(len(rows), np.int64)
+        rb[rorder] = _group_excl_cumsum(g_row[rorder], pend.points[rows][rorder])
+        take_rows = np.clip(used[g_row] - rb, 0, pend.points[rows])
+        pend.points[rows] -= take_rows
+        pend.keep(pend.points > 0)
+        ctx.journal.post(
+            m, ctx.cp.rule("refund"), Account.PENDING, Account.REVERSED, voided, event=idx
+        )
+
+    rest = want - voided
+    bal = np.maximum(ms.lots[m].sum(axis=1) - ms.debt[m], 0)
+    if ctx.cp.policy.refunds.clawback == "cap_at_balance":
+        order = np.argsort(m, kind="stable")
+        before = np.empty(len(idx), np.int64)
+        before[order] = _group_excl_cumsum(m[order], rest[order])
+        take = np.clip(bal - before, 0, rest)
+        np.add.at(ms.shortfall, m, rest - take)
+    else:
+        take = rest
+    um, inv = np.unique(m, return_inverse=True)
+    total = np.zeros(len(um), np.int64)
+    np.add.at(total, inv.ravel(), take)
+    owed = debit_lots(ms, um, total, ctx.fifo_order())
+    ms.debt[um] += owed
+    ctx.journal.post(m, ctx.cp.rule("refund"), Account.AVAILABLE, Account.REVERSED, take, event=idx)
+    if ctx.cp.policy.tiering.measure == "points":
+        add_qualifying(ctx, m, -take)
+    ctx.points[idx] = -(voided + take)
+    ctx.status[idx] = np.where((voided + take) == 0, Status.NO_MATCH, Status.OK)
+
+
+def apply_burns(ctx: Ctx) -> None:
+    ev = ctx.events
+    is_burn = np.isin(ev.kind, BURN_KINDS) | ((ev.kind == Kind.ADJUST) & (ev.quantity < 0))
+    idx = np.flatnonzero(is_burn)
+    if len(idx) == 0:
+        return
+    rank = rank_in_member(ev.member[idx])
+    for r in range(1, int(rank.max()) + 1):
+        _round(ctx, idx[rank == r])
+
+
+def _round(ctx: Ctx, sel: I64) -> None:  # noqa: C901 - one branch per burn kind
+    cp, ms, ps, ev = ctx.cp, ctx.ms, ctx.ps, ctx.events
+    pol = cp.policy
+    m, kind, code, qty = ev.member[sel], ev.kind[sel], ev.code[sel], ev.quantity[sel]
+    n = len(sel)
+    tier = ms.tier[m].astype(np.int64)
+    bal = ms.lots[m].sum(axis=1) - ms.debt[m]
+    need = np.zeros(n, np.int64)
+    cost = np.zeros(n, np.int64)
+    dst = np.full(n, int(Account.REDEEMED), np.int64)
+    rule = np.full(n, -1, np.int64)
+    status = np.full(n, int(Status.OK), np.int64)
+    prize_pts = np.zeros(n, np.int64)
+    value = np.floor(cp.tier_value[tier] * ps.value_factor).astype(np.int64)
+
+    k = kind == Kind.REDEEM
+    if k.any():
+        n_items = len(cp.item_ids)
+        valid = k & (code >= 0) & (code < n_items)
+        status[k & ~valid] = Status.UNKNOWN_ITEM
+        c = np.where(valid, code, 0)
+        if n_items:
+            units = np.maximum(qty, 1)
+            factor = 1.0
+            if pol.burn.points_day and ctx.day_of_month == pol.burn.points_day.day_of_month:
+                factor = pol.burn.points_day.price_factor
+            price = np.ceil(cp.item_points[c] * factor - 1e-9).astype(np.int64) * units
+            need = np.where(valid, price, need)
+            cost = np.where(valid, cp.item_cost[c] * units, cost)
+            rule = np.where(valid, cp.rule_ids.index("item:" + cp.item_ids[0]) + c, rule)
+            status[valid & ~cp.item_enabled[c]] = Status.DISABLED
+            status[valid & (tier < cp.item_min_tier[c])] = Status.TIER_TOO_LOW
+    k = kind == Kind.CASH_OFFSET
+    if k.any():
+        co = pol.burn.cash_offset
+        if co is None or not co.enabled:
+            status[k] = Status.DISABLED
+        else:
+            amount = ev.amount[sel]
+            most = np.floor(co.max_share * amount / np.maximum(value, 1) + 1e-9).astype(np.int64)
+            want = np.where(qty > 0, qty, most)
+            pts = np.minimum(np.minimum(want, most), np.maximum(bal, 0))
+            pts = pts // co.step * co.step
+            low = pts < max(co.min_points, 1)
+            status[k & low] = np.where(bal[k & low] < co.min_points, Status.INSUFFICIENT, Status.BELOW_MINIMUM)
+            need = np.where(k, pts, need)
+            cost = np.where(k, pts * value, cost)
+            rule = np.where(k, cp.rule("cash_offset"), rule)
+    k = kind == Kind.LOTTERY
+    if k.any():
+        lot = pol.burn.lottery
+        if lot is None:
+            status[k] = Status.DISABLED
+        else:
+            p = np.searchsorted(cp.prize_cum, ev.draw[sel], side="right")
+            won = k & (p < len(cp.prize_cum))
+            pc = np.minimum(p, len(cp.prize_cum) - 1)
+            need = np.where(k, lot.cost_points, need)
+            cost = np.where(won, cp.prize_cost[pc], cost)
+            prize_pts = np.where(won, cp.prize_points[pc], 0)
+            rule = np.where(k, cp.rule("lottery"), rule)
+    k = kind == Kind.DONATE
+    if k.any():
+        don = pol.burn.donation
+        if don is None or not don.enabled:
+            status[k] = Status.DISABLED
+        else:
+            status[k & (qty < don.min_points)] = Status.BELOW_MINIMUM
+            per = value if don.cash_per_point is None else round(don.cash_per_point * 1_000_000)
+            need = np.where(k, qty, need)
+            cost = np.where(k, qty * per, cost)
+            dst = np.where(k, int(Account.DONATED), dst)
+            rule = np.where(k, cp.rule("donation"), rule)
+    k = kind == Kind.ADJUST
+    if k.any():
+        need = np.where(k, -qty, need)
+        dst = np.where(k, int(Account.REVERSED), dst)
+        rule = np.where(k, cp.rule("adjust"), rule)
+    k = kind == Kind.BID
+    if k.any():
+        n_lots = len(cp.lot_ids)
+        valid = k & (code >= 0) & (code < n_lots)
+        status[k & ~valid] = Status.DISABLED if n_lots == 0 else Status.UNKNOWN_ITEM
+        c = np.where(valid, code, 0)
+        if n_lots:
+            status[valid & (qty < cp.lot_reserve[c])] = Status.BELOW_MINIMUM
+
+    frozen = ms.frozen[m] & (kind != Kind.ADJUST)
+    status[(status == Status.OK) & frozen] = Status.FROZEN
+    check = (kind == Kind.BID) & (status == Status.OK)
+    status[check & (bal < qty)] = Status.INSUFFICIENT
+    status[(status == Status.OK) & (kind != Kind.BID) & (bal < need)] = Status.INSUFFICIENT
+
+    redeem = np.flatnonzero((kind == Kind.REDEEM) & (status == Status.OK))
+    if len(redeem):
+        item = code[redeem]
+        units = np.maximum(qty[redeem], 1)
+        order = np.argsort(item, kind="stable")
+        before = np.empty(len(redeem), np.int64)
+        before[order] = _group_excl_cumsum(item[order], units[order])
+        out = before + units > ps.stock[item]
+        status[redeem[out]] = Status.OUT_OF_STOCK
+        ok = redeem[~out]
+        np.subtract.at(ps.stock, code[ok], np.maximum(qty[ok], 1))
+
+    bids = (kind == Kind.BID) & (status == Status.OK)
+    if bids.any():
+        ps.bids.append(m[bids], code[bids], qty[bids], ev.seq[sel][bids])
+
+    ok = (status == Status.OK) & (kind != Kind.BID)
+    if ok.any():
+        mo, no = m[ok], need[ok]
+        debit_lots(ms, mo, no, ctx.fifo_order())
+        for d in np.unique(dst[ok]):
+            s = dst[ok] == d
+            ctx.journal.post(mo[s], rule[ok][s], Account.AVAILABLE, Account(int(d)), no[s], cost[ok][s], sel[ok][s])
+        prize = ok & (prize_pts > 0)
+        if prize.any():
+            ctx.journal.post(m[prize], cp.rule("lottery_prize"), Account.ISSUED, Account.AVAILABLE, prize_pts[prize], event=sel[prize])
+            credit_lots(ms, m[prize], prize_pts[prize], ctx.earn_slot())
+    ctx.points[sel] = np.where(ok, -need + prize_pts, 0)
+    ctx.status[sel] = status
+
+
+def close_auctions(ctx: Ctx) -> None:
+    """Sealed first-price auctions: on a lot's closing day the highest bids that the bidders can
+    still pay win (ties: earlier bid), up to the lot's quantity."""
+    cp, ms, ps = ctx.cp, ctx.ms, ctx.ps
+    for lot in np.flatnonzero(cp.lot_close_dom == ctx.day_of_month):
+        mine = ps.bids.lot == lot
+        if not mine.any():
+            continue
+        rows = np.flatnonzero(mine)
+        rows = rows[np.lexsort((ps.bids.seq[rows], -ps.bids.points[rows]))]
+        left = int(cp.lot_quantity[lot])
+        rule = cp.rule("auction:" + cp.lot_ids[lot])
+        for row in rows:
+            if left == 0:
+                break
+            member, pts = ps.bids.member[row : row + 1], ps.bids.points[row : row + 1]
+            if ms.frozen[member[0]] or ms.lots[member[0]].sum() - ms.debt[member[0]] < pts[0]:
+                continue
+            debit_lots(ms, member, pts, ctx.fifo_order())
+            ctx.journal.post(member, rule, Account.AVAILABLE, Account.REDEEMED, pts, cp.lot_cost[lot])
+            left -= 1
+        ps.bids.keep(~mine)

@@ -1,0 +1,86 @@
+"""Integer codes shared by events, postings and results."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Account(IntEnum):
+    """Where points sit. ``ISSUED`` is the programme's source; a member's ledger satisfies
+    issued = pending + available + redeemed + expired + reversed + donated."""
+
+    ISSUED = 0
+    PENDING = 1
+    AVAILABLE = 2
+    REDEEMED = 3
+    EXPIRED = 4
+    REVERSED = 5
+    DONATED = 6
+
+
+N_ACCOUNTS = len(Account)
+
+
+class Kind(IntEnum):
+    """What an event is. Field use per kind is documented on :class:`sim.engine.DayEvents`."""
+
+    PURCHASE = 1
+    REFUND = 2
+    CHECKIN = 3
+    ACTION = 4
+    REFERRAL = 5
+    INVESTMENT = 6
+    REDEEM = 7
+    CASH_OFFSET = 8
+    LOTTERY = 9
+    BID = 10
+    DONATE = 11
+    FREEZE = 12
+    UNFREEZE = 13
+    ADJUST = 14
+
+
+BURN_KINDS = (Kind.REDEEM, Kind.CASH_OFFSET, Kind.LOTTERY, Kind.BID, Kind.DONATE)
+
+
+class Status(IntEnum):
+    """Outcome of one event."""
+
+    OK = 0
+    CAPPED = 1
+    """Accepted, but caps cut the points it earned (possibly to zero)."""
+    NO_RULE = 2
+    """Accepted; no rule of the policy pays for it."""
+    DUPLICATE = 3
+    """A second check-in the same day, or a one-time action already rewarded."""
+    INSUFFICIENT = 4
+    FROZEN = 5
+    OUT_OF_STOCK = 6
+    TIER_TOO_LOW = 7
+    BELOW_MINIMUM = 8
+    UNKNOWN_ITEM = 9
+    DISABLED = 10
+    """The policy has no such burn option (or it is switched off)."""
+    NO_MATCH = 11
+    """A refund for an order the engine holds nothing for."""
+
+
+REJECTED = frozenset(
+    {
+        Status.INSUFFICIENT,
+        Status.FROZEN,
+        Status.OUT_OF_STOCK,
+        Status.TIER_TOO_LOW,
+        Status.BELOW_MINIMUM,
+        Status.UNKNOWN_ITEM,
+        Status.DISABLED,
+    }
+)
+
+STAGES = ("signup", "verified", "first_purchase")
+ROLES = ("referrer", "referee")
+
+
+def referral_code(stage: str, role: str) -> int:
+    """Event ``code`` of a referral event: which stage, and which side this member is."""
+    return STAGES.index(stage) * 2 + ROLES.index(role)

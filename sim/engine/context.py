@@ -1,0 +1,115 @@
+"""What one engine call works with: policy, state, the day, the events and their outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.engine import calendar as cal
+from sim.engine.codes import Status
+from sim.engine.compiled import CompiledPolicy
+from sim.engine.events import DayEvents
+from sim.engine.journal import Journal
+from sim.engine.state import EngineState, MemberState, ProgramState
+
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass
+class Ctx:
+    cp: CompiledPolicy
+    state: EngineState
+    day: int
+    events: DayEvents
+    journal: Journal
+    status: npt.NDArray[np.int8] = field(init=False)
+    points: I64 = field(init=False)
+    """Per event: points earned (+) or spent (-) by the member."""
+    month: int = field(init=False)
+    week: int = field(init=False)
+    month_of_year: int = field(init=False)
+    day_of_month: int = field(init=False)
+    tier_changes: list[tuple[I64, I64, I64]] = field(default_factory=list)
+    """(members, old tier, new tier) for every change made in this call."""
+    reminders: list[tuple[I64, int, I64]] = field(default_factory=list)
+    """(members, days before expiry, points expiring) for every reminder due."""
+
+    def __post_init__(self) -> None:
+        n = len(self.events)
+        self.status = np.full(n, Status.OK, np.int8)
+        self.points = np.zeros(n, np.int64)
+        date = cal.to_date(self.day)
+        self.month = cal.month_index(self.day)
+        self.week = cal.week_index(self.day)
+        self.month_of_year = date.month
+        self.day_of_month = date.day
+
+    @property
+    def ms(self) -> MemberState:
+        return self.state.members
+
+    @property
+    def ps(self) -> ProgramState:
+        return self.state.program
+
+    def earn_slot(self) -> int:
+        """Lot bucket for points becoming available today (0 when points do not expire by
+        dated periods)."""
+        scheme = self.cp.expiry
+        if not scheme.periodic:
+            return 0
+        period = scheme.period_for_earn(self.day)
+        if period - (self.ps.expired_through + 1) >= scheme.slots:
+            raise ValueError(
+                f"expiry period {period} is too far ahead of the live periods "
+                f"(first_expiry too late for expiry.months={scheme.months})"
+            )
+        return period % scheme.slots
+
+    def fifo_order(self) -> I64:
+        """Lot buckets from the earliest-expiring to the latest."""
+        k = self.cp.expiry.slots
+        start = (self.ps.expired_through + 1) % k if self.cp.expiry.periodic else 0
+        return (start + np.arange(k)) % k
+
+
+def first_per_member(member: I64) -> npt.NDArray[np.bool_]:
+    """Mask of the first occurrence of each member (arrays in arrival order)."""
+    mask = np.zeros(len(member), bool)
+    if len(member):
+        _, first = np.unique(member, return_index=True)
+        mask[first] = True
+    return mask
+
+
+def rank_in_member(member: I64) -> I64:
+    """1-based position of each element among its member's elements, in array order."""
+    n = len(member)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    order = np.argsort(member, kind="stable")
+    sm = member[order]
+    start = np.r_[True, sm[1:] != sm[:-1]]
+    idx = np.arange(n)
+    first = np.maximum.accumulate(np.where(start, idx, 0))
+    rank = np.empty(n, np.int64)
+    rank[order] = idx - first + 1
+    return rank
+
+
+def cumsum_in_member(member: I64, values: I64) -> I64:
+    """Inclusive running sum of ``values`` per member, in array order."""
+    n = len(member)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    order = np.argsort(member, kind="stable")
+    sm, sv = member[order], values[order]
+    cs = np.cumsum(sv)
+    start = np.r_[True, sm[1:] != sm[:-1]]
+    base = np.maximum.accumulate(np.where(start, np.arange(n), 0))
+    offs = (cs - sv)[base]
+    out = np.empty(n, np.int64)
+    out[order] = cs - offs
+    return out

@@ -1,0 +1,241 @@
+"""The order of one day (DESIGN.md section 3), as three calls both shells make:
+
+1. :func:`open_day` releases pending points that are due and expires lots past their date;
+2. :func:`apply_events` runs a batch of the day's events: control (freeze), earn, refunds,
+   burns; call it once with the whole day or many times with parts of it;
+3. :func:`close_day` closes auctions, reviews tiers, pays tier packs and interest at month end,
+   adjusts a dynamic point value, and lists expiry reminders.
+
+:func:`step_day` does all three. Each returns a :class:`DayResult`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.engine import calendar as cal
+from sim.engine.award import apply_earn
+from sim.engine.burn import apply_burns, apply_refunds, close_auctions
+from sim.engine.codes import Account, Kind
+from sim.engine.compiled import CompiledPolicy
+from sim.engine.context import Ctx
+from sim.engine.events import DayEvents, Postings
+from sim.engine.journal import Journal, credit_lots
+from sim.engine.state import EngineState
+from sim.engine.tiers import add_qualifying, review, upgrade_now
+
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass
+class DayResult:
+    """What one engine call did.
+
+    ``status`` and ``points`` are per event of the batch (empty for open/close); ``points`` is
+    what the event earned (+) or spent (-). ``tier_*`` list tier changes; ``reminder_*`` list
+    members reminded ``reminder_days`` before ``reminder_points`` expire."""
+
+    postings: Postings
+    status: npt.NDArray[np.int8]
+    points: I64
+    tier_member: I64
+    tier_old: I64
+    tier_new: I64
+    reminder_member: I64
+    reminder_days: I64
+    reminder_points: I64
+
+    @classmethod
+    def of(cls, ctx: Ctx) -> DayResult:
+        def cat(parts: list[I64]) -> I64:
+            return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+        tc, rm = ctx.tier_changes, ctx.reminders
+        return cls(
+            postings=ctx.journal.postings(),
+            status=ctx.status,
+            points=ctx.points,
+            tier_member=cat([t[0] for t in tc]),
+            tier_old=cat([t[1] for t in tc]),
+            tier_new=cat([t[2] for t in tc]),
+            reminder_member=cat([r[0] for r in rm]),
+            reminder_days=cat([np.full(len(r[0]), r[1], np.int64) for r in rm]),
+            reminder_points=cat([r[2] for r in rm]),
+        )
+
+    @classmethod
+    def combine(cls, parts: list[DayResult]) -> DayResult:
+        def cat(name: str) -> npt.NDArray[np.generic]:
+            return np.concatenate([getattr(p, name) for p in parts])
+
+        return cls(
+            Postings.concat([p.postings for p in parts]),
+            *(cat(f) for f in list(cls.__dataclass_fields__)[1:]),  # type: ignore[arg-type]
+        )
+
+
+def _ctx(cp: CompiledPolicy, state: EngineState, day: int, events: DayEvents | None) -> Ctx:
+    return Ctx(cp, state, day, events if events is not None else DayEvents.empty(), Journal(state.members))
+
+
+def open_day(cp: CompiledPolicy, state: EngineState, day: int) -> DayResult:
+    """Start ``day``: release due pending points, then expire what is past its date."""
+    ps = state.program
+    if day <= ps.day:
+        raise ValueError(
+            f"day {cal.to_date(day)} is not after the last day opened ({cal.to_date(ps.day)})"
+        )
+    for d in range(max(ps.day + 1, day - 29), day + 1):
+        ps.gmv_days[d % 30] = 0
+    ps.day = day
+    ctx = _ctx(cp, state, day, None)
+    _release(ctx)
+    _expire(ctx)
+    return DayResult.of(ctx)
+
+
+def _release(ctx: Ctx) -> None:
+    pend = ctx.ps.pending
+    due = pend.release <= ctx.day
+    if not due.any():
+        return
+    m, pts, rule = pend.member[due], pend.points[due], pend.rule[due]
+    ctx.journal.post(m, rule, Account.PENDING, Account.AVAILABLE, pts)
+    credit_lots(ctx.ms, m, pts, ctx.earn_slot())
+    if ctx.cp.policy.tiering.measure == "points":
+        q = ctx.cp.rule_qualifying[rule]
+        add_qualifying(ctx, m[q], pts[q])
+        upgrade_now(ctx, m[q])
+    pend.keep(~due)
+
+
+def _expire(ctx: Ctx) -> None:
+    scheme, ms, ps = ctx.cp.expiry, ctx.ms, ctx.ps
+    rule = ctx.cp.rule("expiry")
+    if scheme.periodic:
+        while scheme.end_day(ps.expired_through + 1) < ctx.day:
+            ps.expired_through += 1
+            slot = ps.expired_through % scheme.slots
+            m = np.flatnonzero(ms.lots[:, slot] > 0)
+            pts = ms.lots[m, slot]
+            ctx.journal.post(m, rule, Account.AVAILABLE, Account.EXPIRED, pts)
+            ms.lots[m, slot] = 0
+    elif scheme.mode == "inactivity":
+        idle = ms.last_active < ctx.day - scheme.inactivity_days
+        m = np.flatnonzero(idle & (ms.lots[:, 0] > 0))
+        pts = ms.lots[m, 0]
+        ctx.journal.post(m, rule, Account.AVAILABLE, Account.EXPIRED, pts)
+        ms.lots[m, 0] = 0
+
+
+def apply_events(
+    cp: CompiledPolicy, state: EngineState, day: int, events: DayEvents
+) -> DayResult:
+    """Apply a batch of ``day``'s events (``day`` must be open) in the canonical order:
+    freezes, earn (caps in arrival order), refunds, then burns (per member in arrival order)."""
+    if day != state.program.day:
+        raise ValueError(
+            f"events are for {cal.to_date(day)} but the open day is "
+            f"{cal.to_date(state.program.day)}: call open_day first"
+        )
+    events.validate(len(state.members))
+    ctx = _ctx(cp, state, day, events)
+    _control(ctx)
+    apply_earn(ctx)
+    apply_refunds(ctx)
+    apply_burns(ctx)
+    return DayResult.of(ctx)
+
+
+def _control(ctx: Ctx) -> None:
+    ev = ctx.events
+    idx = np.flatnonzero((ev.kind == Kind.FREEZE) | (ev.kind == Kind.UNFREEZE))
+    if len(idx) == 0:
+        return
+    m = ev.member[idx][::-1]
+    _, last = np.unique(m, return_index=True)
+    pick = idx[::-1][last]
+    ctx.ms.frozen[ev.member[pick]] = ev.kind[pick] == Kind.FREEZE
+
+
+def close_day(cp: CompiledPolicy, state: EngineState, day: int) -> DayResult:
+    """End ``day``: auctions, tier reviews, month-end packs and interest, value level, reminders."""
+    if day != state.program.day:
+        raise ValueError(f"close_day({cal.to_date(day)}) but the open day is {cal.to_date(state.program.day)}")
+    ctx = _ctx(cp, state, day, None)
+    close_auctions(ctx)
+    review(ctx)
+    if cal.is_month_end(day):
+        _tier_packs(ctx)
+        _interest(ctx)
+    _dynamic_value(ctx)
+    _reminders(ctx)
+    return DayResult.of(ctx)
+
+
+def _tier_packs(ctx: Ctx) -> None:
+    pack = ctx.cp.tier_pack
+    if not pack.any():
+        return
+    ms = ctx.ms
+    m = np.flatnonzero(pack[ms.tier.astype(np.int64)] > 0)
+    cost = pack[ms.tier[m].astype(np.int64)]
+    ctx.journal.post(m, ctx.cp.rule("tier_pack"), Account.ISSUED, Account.REDEEMED, np.zeros(len(m), np.int64), cost)
+
+
+def _interest(ctx: Ctx) -> None:
+    rule = ctx.cp.policy.interest
+    if rule is None:
+        return
+    ms = ctx.ms
+    bal = ms.lots.sum(axis=1) - ms.debt
+    m = np.flatnonzero((bal > 0) & (bal >= rule.min_balance))
+    pts = np.floor(bal[m] * rule.monthly_rate + 1e-9).astype(np.int64)
+    if rule.max_points is not None:
+        pts = np.minimum(pts, rule.max_points)
+    ctx.journal.post(m, ctx.cp.rule("interest"), Account.ISSUED, Account.AVAILABLE, pts)
+    credit_lots(ms, m, pts, ctx.earn_slot())
+
+
+def _dynamic_value(ctx: Ctx) -> None:
+    rule = ctx.cp.policy.dynamic_value
+    gmv = int(ctx.ps.gmv_days.sum())
+    if rule is None or gmv <= 0:
+        return
+    acct = ctx.ms.acct
+    outstanding = int(acct[:, Account.PENDING].sum() + acct[:, Account.AVAILABLE].sum())
+    liability = outstanding * ctx.cp.anchor_value * ctx.ps.value_factor
+    if liability > rule.threshold * gmv:
+        ctx.ps.value_factor = max(rule.floor, ctx.ps.value_factor * rule.step)
+    elif liability < rule.recover_below * gmv:
+        ctx.ps.value_factor = min(1.0, ctx.ps.value_factor / rule.step)
+
+
+def _reminders(ctx: Ctx) -> None:
+    scheme, ms = ctx.cp.expiry, ctx.ms
+    for days in scheme.reminders:
+        target = ctx.day + days
+        if scheme.periodic:
+            p = scheme.current_period(target)
+            if scheme.end_day(p) != target:
+                continue
+            slot = p % scheme.slots
+            m = np.flatnonzero(ms.lots[:, slot] > 0)
+            ctx.reminders.append((m, days, ms.lots[m, slot].copy()))
+        elif scheme.mode == "inactivity":
+            expires = ms.last_active + scheme.inactivity_days + 1
+            m = np.flatnonzero((expires - ctx.day == days) & (ms.lots[:, 0] > 0))
+            ctx.reminders.append((m, days, ms.lots[m, 0].copy()))
+
+
+def step_day(
+    cp: CompiledPolicy, state: EngineState, day: int, events: DayEvents | None = None
+) -> DayResult:
+    """A whole day: open, apply all its events, close."""
+    parts = [open_day(cp, state, day)]
+    parts.append(apply_events(cp, state, day, events if events is not None else DayEvents.empty()))
+    parts.append(close_day(cp, state, day))
+    return DayResult.combine(parts)

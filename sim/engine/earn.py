@@ -1,0 +1,197 @@
+"""Earn: events -> candidate points per rule -> multipliers -> caps -> postings.
+
+Every candidate carries the event it comes from and its rule's position in the policy's order,
+so caps are applied in arrival order (event ``seq``) and, within an event, in rule order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.engine.codes import Account, Kind, Status
+from sim.engine.context import Ctx, cumsum_in_member, first_per_member, rank_in_member
+from sim.engine.journal import credit_lots
+from sim.engine.tiers import add_qualifying
+from sim.policy import ACTIONS, MICROS
+from sim.policy.earn import (
+    ActionRule,
+    CheckinRule,
+    EarnRule,
+    InvestmentRule,
+    OneTimeRule,
+    PerItemRule,
+    PurchaseRule,
+    ReferralRule,
+    TaskRule,
+)
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
+EPS = 1e-9
+
+
+def _round(x: F64, how: str) -> I64:
+    if how == "floor":
+        return np.floor(x + EPS).astype(np.int64)
+    if how == "ceil":
+        return np.ceil(x - EPS).astype(np.int64)
+    return np.floor(x + 0.5).astype(np.int64)
+
+
+@dataclass
+class Activity:
+    """Per-event facts the earn rules share, worked out once per call."""
+
+    checkin_new: B  # a check-in that counts (first of the member's day)
+    first_purchase: B  # first purchase of the member in this batch
+
+
+def record_activity(ctx: Ctx) -> Activity:
+    """Update activity state: last active day, check-in streaks, spend and GMV."""
+    ev, ms, day = ctx.events, ctx.ms, ctx.day
+    kind = ev.kind
+    ms.last_active[ev.member] = day
+
+    chk = np.flatnonzero(kind == Kind.CHECKIN)
+    new = np.zeros(len(ev), bool)
+    if len(chk):
+        m = ev.member[chk]
+        first = first_per_member(m) & (ms.last_checkin[m] != day)
+        counted = chk[first]
+        new[counted] = True
+        ctx.status[chk[~first]] = Status.DUPLICATE
+        cm = ev.member[counted]
+        ms.streak[cm] = np.where(ms.last_checkin[cm] == day - 1, ms.streak[cm] + 1, 1)
+        ms.last_checkin[cm] = day
+
+    buy = kind == Kind.PURCHASE
+    if buy.any():
+        amounts = ev.amount[buy]
+        ctx.ps.gmv_days[day % 30] += int(amounts.sum())
+        if ctx.cp.policy.tiering.measure == "spend":
+            add_qualifying(ctx, ev.member[buy], amounts)
+    return Activity(new, buy & first_per_member_masked(ev.member, buy))
+
+
+def first_per_member_masked(member: I64, mask: B) -> B:
+    out = np.zeros(len(member), bool)
+    idx = np.flatnonzero(mask)
+    out[idx[first_per_member(member[idx])]] = True
+    return out
+
+
+def rule_candidates(ctx: Ctx, act: Activity, rule_idx: int, rule: EarnRule) -> tuple[I64, I64]:
+    """(event indices, base points) this rule pays, before multipliers and caps."""
+    ev, ms = ctx.events, ctx.ms
+    kind = ev.kind
+    none = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    if isinstance(rule, PurchaseRule):
+        idx = np.flatnonzero((kind == Kind.PURCHASE) & (ev.amount >= rule.min_amount * MICROS))
+        cat = np.ones(len(ctx.cp.categories))
+        for name, mult in rule.category_multipliers.items():
+            cat[ctx.cp.categories.index(name)] = mult
+        code = np.clip(ev.code[idx], 0, len(cat) - 1)
+        pts = _round(ev.amount[idx] / MICROS * rule.points_per_unit * cat[code], rule.rounding)
+        return idx, pts
+    if isinstance(rule, PerItemRule):
+        mask = kind == Kind.PURCHASE
+        if rule.categories:
+            codes = [ctx.cp.categories.index(c) for c in rule.categories]
+            mask &= np.isin(ev.code, codes)
+        idx = np.flatnonzero(mask & (ev.quantity > 0))
+        return idx, ev.quantity[idx] * rule.points_per_item
+    if isinstance(rule, CheckinRule):
+        idx = np.flatnonzero(act.checkin_new)
+        s = ms.streak[ev.member[idx]]
+        table = np.asarray(rule.streak_points, np.int64)
+        n = len(table)
+        pos = np.minimum(s, n) if rule.after_table == "hold" else (s - 1) % n + 1
+        pts = table[pos - 1]
+        if rule.bonus_day is not None:
+            hit = (pos == rule.bonus_day) if rule.after_table == "restart" else (
+                s % rule.bonus_day == 0
+            )
+            pts = pts + np.where(hit, rule.bonus_points, 0)
+        return idx, pts
+    if isinstance(rule, ActionRule):
+        idx = np.flatnonzero((kind == Kind.ACTION) & (ev.code == ACTIONS.index(rule.action)))
+        return idx, np.full(len(idx), rule.points, np.int64)
+    if isinstance(rule, OneTimeRule):
+        if rule.trigger == "first_purchase":
+            mask = act.first_purchase.copy()
+        else:
+            action = (kind == Kind.ACTION) & (ev.code == ACTIONS.index(rule.trigger))
+            mask = first_per_member_masked(ev.member, action)
+        bit = np.int64(1) << ctx.cp.one_time_bit[rule_idx]
+        mask &= (ms.flags[ev.member] & bit) == 0
+        idx = np.flatnonzero(mask)
+        ms.flags[ev.member[idx]] |= bit
+        return idx, np.full(len(idx), rule.points, np.int64)
+    if isinstance(rule, ReferralRule):
+        stage = ("signup", "verified", "first_purchase").index(rule.stage)
+        is_ref = kind == Kind.REFERRAL
+        parts = []
+        for role, pts_each in ((0, rule.referrer_points), (1, rule.referee_points)):
+            if pts_each:
+                idx = np.flatnonzero(is_ref & (ev.code == stage * 2 + role))
+                parts.append((idx, np.full(len(idx), pts_each, np.int64)))
+        if not parts:
+            return none
+        idx = np.concatenate([p[0] for p in parts])
+        pts = np.concatenate([p[1] for p in parts])
+        order = np.argsort(idx, kind="stable")
+        return idx[order], pts[order]
+    if isinstance(rule, InvestmentRule):
+        idx = np.flatnonzero(kind == Kind.INVESTMENT)
+        return idx, _round(ev.amount[idx] / MICROS * rule.points_per_unit, rule.rounding)
+    if isinstance(rule, TaskRule):
+        return _task(ctx, act, rule_idx, rule)
+    return none  # mentor share is paid from other rules' results
+
+
+def _task_events(ctx: Ctx, act: Activity, action: str) -> I64:
+    kind, code = ctx.events.kind, ctx.events.code
+    if action == "purchase":
+        return np.flatnonzero(kind == Kind.PURCHASE)
+    if action == "checkin":
+        return np.flatnonzero(act.checkin_new)
+    return np.flatnonzero((kind == Kind.ACTION) & (code == ACTIONS.index(action)))
+
+
+def _task(ctx: Ctx, act: Activity, rule_idx: int, rule: TaskRule) -> tuple[I64, I64]:
+    ev, ms, col = ctx.events, ctx.ms, ctx.cp.task_col[rule_idx]
+    idx = _task_events(ctx, act, "purchase" if rule.task == "spend" else rule.action)
+    if len(idx) == 0:
+        return idx, np.zeros(0, np.int64)
+    m = ev.member[idx]
+    if rule.task == "streak":
+        first = first_per_member(m)
+        idx, m = idx[first], m[first]
+        stamp, prog = ms.task_stamp[m, col], ms.task_progress[m, col]
+        counts = stamp != ctx.day
+        idx, m, stamp, prog = idx[counts], m[counts], stamp[counts], prog[counts]
+        new = np.where(stamp == ctx.day - 1, prog + 1, 1)
+        ms.task_progress[m, col] = new
+        ms.task_stamp[m, col] = ctx.day
+        hit = new % rule.days == 0
+        return idx[hit], np.full(int(hit.sum()), rule.points, np.int64)
+    period = ctx.week if rule.period == "week" else ctx.month
+    stale = ms.task_stamp[m, col] != period
+    ms.task_progress[m[stale], col] = 0
+    ms.task_stamp[m, col] = period
+    prev = ms.task_progress[m, col]
+    if rule.task == "count":
+        done = prev + rank_in_member(m)
+        hit = done == rule.count
+        step = np.ones(len(m), np.int64)
+    else:
+        target = round(rule.spend * MICROS)
+        step = ev.amount[idx]
+        done = prev + cumsum_in_member(m, step)
+        hit = (done >= target) & (done - step < target)
+    np.add.at(ms.task_progress[:, col], m, step)
+    return idx[hit], np.full(int(hit.sum()), rule.points, np.int64)

@@ -1,0 +1,98 @@
+"""The one place account balances change: every change is a posting, recorded and applied."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.engine.codes import Account
+from sim.engine.events import Postings
+from sim.engine.state import MemberState
+
+I64 = npt.NDArray[np.int64]
+ArrayOrInt = I64 | int
+
+
+def group_sum(keys: I64, values: I64) -> tuple[I64, I64]:
+    """Unique ``keys`` (sorted) and the exact integer sum of ``values`` for each."""
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    out = np.zeros(len(uniq), np.int64)
+    np.add.at(out, inverse, values)
+    return uniq, out
+
+
+class Journal:
+    """Collects an engine call's postings and applies each to the member accounts."""
+
+    def __init__(self, members: MemberState) -> None:
+        self.members = members
+        self._parts: list[Postings] = []
+
+    def post(
+        self,
+        member: I64,
+        rule: ArrayOrInt,
+        src: Account,
+        dst: Account,
+        points: I64,
+        cost: ArrayOrInt = 0,
+        event: ArrayOrInt = -1,
+    ) -> None:
+        """Move ``points`` from ``src`` to ``dst`` for each member (rows with no points and no
+        cost are dropped). Points issued are counted in the ISSUED column."""
+        n = len(member)
+        if n == 0:
+            return
+        pts = np.asarray(points, np.int64)
+        cst = np.broadcast_to(np.asarray(cost, np.int64), (n,))
+        keep = (pts != 0) | (cst != 0)
+        if not keep.all():
+            member, pts, cst = member[keep], pts[keep], cst[keep]
+            rule = rule[keep] if isinstance(rule, np.ndarray) else rule
+            event = event[keep] if isinstance(event, np.ndarray) else event
+            n = len(member)
+            if n == 0:
+                return
+        acct = self.members.acct
+        if src == Account.ISSUED:
+            np.add.at(acct[:, Account.ISSUED], member, pts)
+        else:
+            np.subtract.at(acct[:, src], member, pts)
+        np.add.at(acct[:, dst], member, pts)
+        self._parts.append(
+            Postings(
+                member=member.astype(np.int64, copy=False),
+                rule=np.broadcast_to(np.asarray(rule, np.int64), (n,)).copy(),
+                src=np.full(n, int(src), np.int64),
+                dst=np.full(n, int(dst), np.int64),
+                points=pts,
+                cost=cst.copy(),
+                event=np.broadcast_to(np.asarray(event, np.int64), (n,)).copy(),
+            )
+        )
+
+    def postings(self) -> Postings:
+        return Postings.concat(self._parts)
+
+
+def credit_lots(members: MemberState, member: I64, points: I64, slot: int) -> None:
+    """Add available points to the lot of ``slot``, paying down any debt first."""
+    if len(member) == 0:
+        return
+    um, up = group_sum(member, points)
+    pay = np.minimum(members.debt[um], up)
+    members.debt[um] -= pay
+    members.lots[um, slot] += up - pay
+
+
+def debit_lots(members: MemberState, member: I64, points: I64, order: I64) -> I64:
+    """Take ``points`` from each (unique) member's lots, earliest expiry first; returns what
+    could not be taken from lots (when ``points`` exceeded them)."""
+    if len(member) == 0:
+        return np.zeros(0, np.int64)
+    lots = members.lots[member][:, order]
+    before = np.cumsum(lots, axis=1) - lots
+    take = np.clip(points[:, None] - before, 0, lots)
+    members.lots[member[:, None], order[None, :]] = lots - take
+    rest: I64 = points - take.sum(axis=1)
+    return rest

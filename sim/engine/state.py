@@ -1,0 +1,201 @@
+"""Engine state: struct-of-arrays per member, plus programme-wide tables.
+
+Arrays are indexed by member position ``0..n-1``. The engine's functions update the arrays they
+are given in place and touch nothing else; use :meth:`EngineState.copy` to keep a snapshot.
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.engine.codes import N_ACCOUNTS
+from sim.engine.compiled import CompiledPolicy
+
+I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
+NEVER_DAY = -(2**30)
+
+
+@dataclass
+class Pending:
+    """Points issued but not yet available: released on ``release`` (a day number)."""
+
+    member: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    release: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    points: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    rule: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    ref: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def __len__(self) -> int:
+        return len(self.member)
+
+    def append(self, member: I64, release: I64, points: I64, rule: I64, ref: I64) -> None:
+        self.member = np.concatenate([self.member, member])
+        self.release = np.concatenate([self.release, release])
+        self.points = np.concatenate([self.points, points])
+        self.rule = np.concatenate([self.rule, rule])
+        self.ref = np.concatenate([self.ref, ref])
+
+    def keep(self, mask: npt.NDArray[np.bool_]) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name)[mask])
+
+
+@dataclass
+class Bids:
+    """Sealed auction bids waiting for their lot to close."""
+
+    member: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    lot: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    points: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    seq: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def __len__(self) -> int:
+        return len(self.member)
+
+    def append(self, member: I64, lot: I64, points: I64, seq: I64) -> None:
+        self.member = np.concatenate([self.member, member])
+        self.lot = np.concatenate([self.lot, lot])
+        self.points = np.concatenate([self.points, points])
+        self.seq = np.concatenate([self.seq, seq])
+
+    def keep(self, mask: npt.NDArray[np.bool_]) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name)[mask])
+
+
+@dataclass
+class MemberState:
+    """Per-member arrays. ``acct[:, Account.X]`` are the account balances in points."""
+
+    join_day: I64
+    birth_month: npt.NDArray[np.int8]  # 1-12, 0 unknown
+    group: npt.NDArray[np.int16]
+    referrer: I64  # member position of the referrer, -1 none
+    tier: npt.NDArray[np.int8]
+    frozen: npt.NDArray[np.bool_]
+    acct: I64  # (n, N_ACCOUNTS)
+    debt: I64  # points owed after a clawback beyond the balance (available = lots - debt)
+    shortfall: I64  # clawback that could not be taken (memo, not an account)
+    lots: I64  # (n, slots) available points by expiry bucket
+    qual: I64  # (n, window_months) qualifying points or spend micros by month
+    qual_month: I64  # month index the qual ring is current to
+    streak: I64
+    last_checkin: I64
+    last_active: I64
+    flags: I64  # one-time rules done, one bit each
+    cap_day: I64  # day the daily counters belong to
+    cap_month: I64  # month the monthly counters belong to
+    rule_day: I64  # (n, capped rules)
+    rule_month: I64
+    overall_day: I64
+    overall_month: I64
+    task_progress: I64  # (n, tasks)
+    task_stamp: I64  # (n, tasks) period (or day for streak tasks) the progress belongs to
+
+    def __len__(self) -> int:
+        return len(self.join_day)
+
+    @property
+    def available(self) -> I64:
+        result: I64 = self.lots.sum(axis=1) - self.debt
+        return result
+
+    def take(self, idx: I64) -> MemberState:
+        """A new state holding members ``idx`` (copies)."""
+        return MemberState(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+    def put(self, idx: I64, part: MemberState) -> None:
+        """Write ``part`` (as returned by :meth:`take`) back at positions ``idx``."""
+        for f in fields(self):
+            getattr(self, f.name)[idx] = getattr(part, f.name)
+
+
+@dataclass
+class ProgramState:
+    """Programme-wide state: the clock, stock, pending and auction tables, value level."""
+
+    day: int  # last day opened
+    expired_through: int  # last expiry period already expired
+    value_factor: float
+    stock: I64
+    gmv_days: I64  # micros of purchases, ring over the last 30 days
+    pending: Pending
+    bids: Bids
+
+
+@dataclass
+class EngineState:
+    members: MemberState
+    program: ProgramState
+
+    def copy(self) -> EngineState:
+        return _copy.deepcopy(self)
+
+
+def new_state(
+    cp: CompiledPolicy,
+    n: int,
+    start_day: int,
+    *,
+    join_day: I64 | None = None,
+    birth_month: npt.NDArray[np.int8] | None = None,
+    group: npt.NDArray[np.int16] | None = None,
+    referrer: I64 | None = None,
+) -> EngineState:
+    """Empty state for ``n`` members under ``cp``, the clock set to the day before ``start_day``."""
+    if n < 0:
+        raise ValueError(f"n(={n}) must be >= 0")
+
+    def vec(value: int, dtype: type = np.int64) -> npt.NDArray[np.generic]:
+        return np.full(n, value, dtype)
+
+    def given(arr: npt.NDArray[np.generic] | None, default: int, dtype: type) -> npt.NDArray:  # type: ignore[type-arg]
+        if arr is None:
+            return vec(default, dtype)
+        out = np.asarray(arr, dtype)
+        if out.shape != (n,):
+            raise ValueError(f"member array of shape {out.shape}, expected ({n},)")
+        return out.copy()
+
+    window = cp.policy.tiering.window_months
+    members = MemberState(
+        join_day=given(join_day, start_day, np.int64),
+        birth_month=given(birth_month, 0, np.int8),
+        group=given(group, 0, np.int16),
+        referrer=given(referrer, -1, np.int64),
+        tier=vec(0, np.int8),  # type: ignore[arg-type]
+        frozen=np.zeros(n, bool),
+        acct=np.zeros((n, N_ACCOUNTS), np.int64),
+        debt=vec(0),  # type: ignore[arg-type]
+        shortfall=vec(0),  # type: ignore[arg-type]
+        lots=np.zeros((n, cp.expiry.slots), np.int64),
+        qual=np.zeros((n, window), np.int64),
+        qual_month=vec(0),  # type: ignore[arg-type]
+        streak=vec(0),  # type: ignore[arg-type]
+        last_checkin=vec(NEVER_DAY),  # type: ignore[arg-type]
+        last_active=given(join_day, start_day, np.int64),
+        flags=vec(0),  # type: ignore[arg-type]
+        cap_day=vec(NEVER_DAY),  # type: ignore[arg-type]
+        cap_month=vec(NEVER_DAY),  # type: ignore[arg-type]
+        rule_day=np.zeros((n, len(cp.cap_col)), np.int64),
+        rule_month=np.zeros((n, len(cp.cap_col)), np.int64),
+        overall_day=vec(0),  # type: ignore[arg-type]
+        overall_month=vec(0),  # type: ignore[arg-type]
+        task_progress=np.zeros((n, len(cp.task_col)), np.int64),
+        task_stamp=np.full((n, len(cp.task_col)), NEVER_DAY, np.int64),
+    )
+    program = ProgramState(
+        day=start_day - 1,
+        expired_through=cp.expiry.current_period(start_day) - 1,
+        value_factor=1.0,
+        stock=cp.item_stock.copy(),
+        gmv_days=np.zeros(30, np.int64),
+        pending=Pending(),
+        bids=Bids(),
+    )
+    return EngineState(members, program)

@@ -1,0 +1,91 @@
+"""Tier qualification: a ring of monthly qualifying totals per member, and reviews."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.engine import calendar as cal
+
+if TYPE_CHECKING:
+    from sim.engine.context import Ctx
+    from sim.engine.state import MemberState
+
+I64 = npt.NDArray[np.int64]
+
+
+def roll_qualifying(ms: MemberState, member: I64, month: int) -> None:
+    """Bring members' qualifying rings up to ``month``, clearing the months that left the
+    window (members not touched for a while are brought up to date lazily)."""
+    if len(member) == 0:
+        return
+    window = ms.qual.shape[1]
+    stale = member[ms.qual_month[member] < month]
+    if len(stale) == 0:
+        return
+    gap = month - ms.qual_month[stale]
+    for k in range(1, window + 1):
+        # clear slot of month (stamp + k) for members at least k months behind
+        hit = gap >= k
+        if not hit.any():
+            break
+        mm = stale[hit]
+        ms.qual[mm, (ms.qual_month[mm] + k) % window] = 0
+    ms.qual_month[stale] = month
+
+
+def add_qualifying(ctx: Ctx, member: I64, amount: I64) -> None:
+    """Add qualifying points (or spend micros) to this month's total."""
+    if len(member) == 0:
+        return
+    ms = ctx.ms
+    roll_qualifying(ms, np.unique(member), ctx.month)
+    np.add.at(ms.qual[:, ctx.month % ms.qual.shape[1]], member, amount)
+
+
+def target_tier(ctx: Ctx, member: I64) -> I64:
+    """The tier each member's qualifying total over the window reaches."""
+    ms = ctx.ms
+    roll_qualifying(ms, member, ctx.month)
+    total = ms.qual[member].sum(axis=1)
+    return (np.searchsorted(ctx.cp.tier_threshold, total, side="right") - 1).astype(np.int64)
+
+
+def upgrade_now(ctx: Ctx, member: I64) -> None:
+    """Immediate upgrades for members whose qualifying total just grew."""
+    if ctx.cp.policy.tiering.upgrade != "immediate" or len(ctx.cp.tier_names) == 1:
+        return
+    m = np.unique(member)
+    if len(m) == 0:
+        return
+    target = target_tier(ctx, m)
+    up = target > ctx.ms.tier[m]
+    if up.any():
+        _change(ctx, m[up], target[up])
+
+
+def review(ctx: Ctx) -> None:
+    """Scheduled review (end of month / quarter / year): upgrades and downgrades."""
+    rules = ctx.cp.policy.tiering
+    if len(ctx.cp.tier_names) == 1 or not cal.is_review_day(ctx.day, rules.review):
+        return
+    ms = ctx.ms
+    m = np.arange(len(ms), dtype=np.int64)
+    target = target_tier(ctx, m)
+    current = ms.tier.astype(np.int64)
+    if rules.downgrade == "none":
+        new = np.maximum(current, target)
+    elif rules.downgrade == "one_step":
+        new = np.where(target < current, np.maximum(current - 1, target), target)
+    else:
+        new = target
+    changed = new != current
+    if changed.any():
+        _change(ctx, m[changed], new[changed])
+
+
+def _change(ctx: Ctx, member: I64, new: I64) -> None:
+    ctx.tier_changes.append((member.copy(), ctx.ms.tier[member].astype(np.int64), new.copy()))
+    ctx.ms.tier[member] = new
