@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import click
 
-from sim import __version__
 from sim.cli_policy import policy
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="pointsim")
+@click.version_option(package_name="pointsim", prog_name="pointsim")
 def main() -> None:
     """Simulate a loyalty-points economy on the engine the live ledger runs."""
 

@@ -14,11 +14,12 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.engine import calendar as cal
-from sim.engine.codes import Account, Kind, Status
+from sim.engine.codes import EARN_KIND, Account, Kind, Status
 from sim.engine.compiled import CompiledCampaign
 from sim.engine.context import Ctx
 from sim.engine.earn import EPS, Activity, record_activity, rule_candidates
-from sim.engine.journal import credit_lots, group_sum
+from sim.engine.groups import scatter_add, unique_members
+from sim.engine.journal import credit_lots
 from sim.engine.tiers import add_qualifying, upgrade_now
 from sim.policy.earn import InvestmentRule
 
@@ -60,24 +61,39 @@ def campaign_active(c: CompiledCampaign, day: int) -> bool:
 
 def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I64]:
     """(points with tier and birthday multipliers, campaign extra, campaign rule id or -1)."""
-    cp, ms = ctx.cp, ctx.ms
-    tier = ms.tier[member].astype(np.int64)
-    boost = cp.rule_boostable[rule]
-    bday = ms.birth_month[member] == ctx.month_of_year
-    tier_f = np.where(boost, cp.tier_mult[tier] * np.where(bday, cp.tier_bday[tier], 1.0), 1.0)
-    boosted = np.floor(base * tier_f + EPS).astype(np.int64)
+    cp = ctx.cp
+    n = len(base)
+    boosted, extra, lead = base.copy(), np.zeros(n, np.int64), np.full(n, -1, np.int64)
+    active = [c for c in cp.campaigns if campaign_active(c, ctx.day)]
+    touched = cp.rule_boostable.copy()
+    for c in active:
+        touched |= c.boosts
+    sub = np.flatnonzero(touched[rule])
+    if len(sub) == 0:
+        return boosted, extra, lead
+    b, e, ld = _multiply_some(ctx, active, rule[sub], member[sub], base[sub])
+    boosted[sub], extra[sub], lead[sub] = b, e, ld
+    return boosted, extra, lead
 
+
+def _multiply_some(
+    ctx: Ctx, active: list[CompiledCampaign], rule: I64, member: I64, base: I64
+) -> tuple[I64, I64, I64]:
+    cp, ms = ctx.cp, ctx.ms
+    n = len(base)
+    tier = ms.tier[member].astype(np.int64)
+    bday = ms.birth_month[member] == ctx.month_of_year
+    tier_f = np.where(
+        cp.rule_boostable[rule], cp.tier_mult[tier] * np.where(bday, cp.tier_bday[tier], 1.0), 1.0
+    )
+    boosted = np.floor(base * tier_f + EPS).astype(np.int64)
     stacking = cp.policy.program.campaign_stacking
-    camp_f = np.ones(len(base)) if stacking == "multiply" else np.zeros(len(base))
-    if stacking == "add":
-        camp_f += 1.0
-    bonus = np.zeros(len(base), np.int64)
-    lead = np.full(len(base), -1, np.int64)
-    lead_mult = np.zeros(len(base))
-    any_camp = False
-    for c in cp.campaigns:
-        if not campaign_active(c, ctx.day):
-            continue
+    camp_f = np.ones(n)
+    bonus = np.zeros(n, np.int64)
+    lead = np.full(n, -1, np.int64)
+    lead_mult = np.zeros(n)
+    any_hit = False
+    for c in active:
         hit = c.boosts[rule]
         if c.tiers is not None:
             hit &= c.tiers[tier]
@@ -89,7 +105,6 @@ def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I6
             hit &= bday
         if not hit.any():
             continue
-        any_camp = True
         if stacking == "multiply":
             camp_f = np.where(hit, camp_f * c.multiplier, camp_f)
         elif stacking == "max":
@@ -97,19 +112,19 @@ def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I6
         else:
             camp_f = np.where(hit, camp_f + (c.multiplier - 1.0), camp_f)
         bonus += np.where(hit, c.bonus, 0)
-        better = hit & (c.multiplier > lead_mult)
-        lead = np.where(better | (hit & (lead < 0)), c.rule_id, lead)
+        better = hit & ((c.multiplier > lead_mult) | (lead < 0))
+        lead = np.where(better, c.rule_id, lead)
         lead_mult = np.where(better, c.multiplier, lead_mult)
-    if not any_camp:
-        return boosted, np.zeros(len(base), np.int64), lead
-    camp_f = np.maximum(camp_f, 1.0)
+        any_hit = True
+    if not any_hit:
+        return boosted, np.zeros(n, np.int64), lead
     total = np.floor(base * tier_f * camp_f + EPS).astype(np.int64) + bonus
     return boosted, np.maximum(total - boosted, 0), lead
 
 
 def _reset_counters(ctx: Ctx, member: I64) -> None:
     ms = ctx.ms
-    m = np.unique(member)
+    m = unique_members(member, len(ms))
     stale = m[ms.cap_day[m] != ctx.day]
     ms.rule_day[stale] = 0
     ms.overall_day[stale] = 0
@@ -126,17 +141,15 @@ def _apply_cap(parts: Parts, sel: I64, remaining: I64) -> None:
     if len(sel) == 0:
         return
     m = parts.member[sel]
-    um, total = group_sum(m, parts.points[sel])
-    rem_u = np.zeros(len(um), np.int64)
-    rem_u[np.searchsorted(um, m)] = remaining
-    over = um[total > rem_u]
-    if len(over) == 0:
+    size = int(m.max()) + 1
+    total = np.bincount(m, weights=parts.points[sel], minlength=size)
+    over = total[m] > remaining
+    if not over.any():
         return
-    sub = sel[np.isin(m, over)]
+    sub, rem = sel[over], remaining[over]
     order = np.lexsort((parts.prio[sub], parts.event[sub], parts.member[sub]))
-    sub = sub[order]
+    sub, rem = sub[order], rem[order]
     sm, pts = parts.member[sub], parts.points[sub]
-    rem = rem_u[np.searchsorted(um, sm)]
     cs = np.cumsum(pts)
     start = np.r_[True, sm[1:] != sm[:-1]]
     first = np.maximum.accumulate(np.where(start, np.arange(len(sub)), 0))
@@ -152,46 +165,51 @@ def _caps(ctx: Ctx, parts: Parts) -> None:
         if len(sel) == 0:
             continue
         m = parts.member[sel]
-        rem = np.minimum(cp.cap_day[col] - ms.rule_day[m, col], cp.cap_month[col] - ms.rule_month[m, col])
+        rem = np.minimum(
+            cp.cap_day[col] - ms.rule_day[m, col], cp.cap_month[col] - ms.rule_month[m, col]
+        )
         _apply_cap(parts, sel, np.maximum(rem, 0))
-        np.add.at(ms.rule_day[:, col], m, parts.points[sel])
-        np.add.at(ms.rule_month[:, col], m, parts.points[sel])
+        scatter_add(ms.rule_day[:, col], m, parts.points[sel])
+        scatter_add(ms.rule_month[:, col], m, parts.points[sel])
     sel = np.flatnonzero(cp.rule_overall_cap[parts.base])
     if len(sel):
         m = parts.member[sel]
         rem = np.minimum(cp.overall_day - ms.overall_day[m], cp.overall_month - ms.overall_month[m])
         _apply_cap(parts, sel, np.maximum(rem, 0))
-        np.add.at(ms.overall_day, m, parts.points[sel])
-        np.add.at(ms.overall_month, m, parts.points[sel])
+        scatter_add(ms.overall_day, m, parts.points[sel])
+        scatter_add(ms.overall_month, m, parts.points[sel])
 
 
 def collect(ctx: Ctx, act: Activity) -> Parts:
+    """Every (event, rule) part the batch's events are owed, multipliers applied."""
     ev = ctx.events
-    ev_idx, rules, bases, prios = [], [], [], []
-    for prio, (rule_idx, rule) in enumerate(ctx.cp.earn):
-        idx, pts = rule_candidates(ctx, act, rule_idx, rule)
+    ev_idx, bases, rules, prios = [], [], [], []
+    for prio, (rule_idx, earn_rule) in enumerate(ctx.cp.earn):
+        idx, pts = rule_candidates(ctx, act, rule_idx, earn_rule)
         keep = pts > 0
-        idx, pts = idx[keep], pts[keep]
-        ev_idx.append(idx)
-        bases.append(pts)
-        rules.append(np.full(len(idx), rule_idx, np.int64))
-        prios.append(np.full(len(idx), prio, np.int64))
+        ev_idx.append(idx[keep])
+        bases.append(pts[keep])
+        rules.append(np.full(int(keep.sum()), rule_idx, np.int64))
+        prios.append(np.full(int(keep.sum()), prio, np.int64))
     adj = np.flatnonzero((ev.kind == Kind.ADJUST) & (ev.quantity > 0))
-    if len(adj):
-        ev_idx.append(adj)
-        bases.append(ev.quantity[adj])
-        rules.append(np.full(len(adj), ctx.cp.rule("adjust"), np.int64))
-        prios.append(np.full(len(adj), len(ctx.cp.earn), np.int64))
-    idx = np.concatenate(ev_idx) if ev_idx else np.zeros(0, np.int64)
-    base_pts = np.concatenate(bases) if bases else np.zeros(0, np.int64)
-    rule = np.concatenate(rules) if rules else np.zeros(0, np.int64)
-    prio = np.concatenate(prios) if prios else np.zeros(0, np.int64)
+    ev_idx.append(adj)
+    bases.append(ev.quantity[adj])
+    rules.append(np.full(len(adj), ctx.cp.rule("adjust"), np.int64))
+    prios.append(np.full(len(adj), len(ctx.cp.earn), np.int64))
+    idx = np.concatenate(ev_idx)
+    base_pts = np.concatenate(bases)
+    rule = np.concatenate(rules)
+    prio_all = np.concatenate(prios)
     member = ev.member[idx]
     boosted, extra, lead = _multiply(ctx, rule, member, base_pts)
-    main = Parts(idx, member, rule, rule, prio * 2, boosted)
+    main = Parts(idx, member, rule, rule, prio_all * 2, boosted)
     has = extra > 0
-    camp = Parts(idx[has], member[has], lead[has], rule[has], prio[has] * 2 + 1, extra[has])
-    return Parts(*(np.concatenate([getattr(main, f), getattr(camp, f)]) for f in Parts.__dataclass_fields__))
+    if not has.any():
+        return main
+    camp = Parts(idx[has], member[has], lead[has], rule[has], prio_all[has] * 2 + 1, extra[has])
+    return Parts(
+        *(np.concatenate([getattr(main, f), getattr(camp, f)]) for f in Parts.__dataclass_fields__)
+    )
 
 
 def apply_earn(ctx: Ctx) -> None:
@@ -199,7 +217,7 @@ def apply_earn(ctx: Ctx) -> None:
     act = record_activity(ctx)
     parts = collect(ctx, act)
     ev, cp, ms = ctx.events, ctx.cp, ctx.ms
-    earn_kinds = np.isin(ev.kind, [Kind.PURCHASE, Kind.CHECKIN, Kind.ACTION, Kind.REFERRAL, Kind.INVESTMENT])
+    earn_kinds = EARN_KIND[ev.kind]
     wanted = np.zeros(len(ev), np.int64)
     np.add.at(wanted, parts.event, parts.points)
     frozen_block = cp.policy.freeze.blocks_earn
@@ -230,12 +248,18 @@ def _post(ctx: Ctx, parts: Parts) -> None:
     j = ctx.journal
     if now.any():
         p = parts.take(now)
-        j.post(p.member, p.rule, Account.ISSUED, Account.AVAILABLE, p.points, event=p.event)
-        credit_lots(ctx.ms, p.member, p.points, ctx.earn_slot())
+        um, up = j.post(
+            p.member, p.rule, Account.ISSUED, Account.AVAILABLE, p.points, event=p.event
+        )
+        credit_lots(ctx.ms, um, up, ctx.earn_slot())
         if cp.policy.tiering.measure == "points":
             q = cp.rule_qualifying[p.base]
-            add_qualifying(ctx, p.member[q], p.points[q])
-            upgrade_now(ctx, p.member[q])
+            if q.all():
+                add_qualifying(ctx, um, up, distinct=True)
+                upgrade_now(ctx, um, distinct=True)
+            else:
+                add_qualifying(ctx, p.member[q], p.points[q])
+                upgrade_now(ctx, p.member[q])
     if later.any():
         p = parts.take(later)
         release = np.where(

@@ -10,23 +10,14 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from sim.engine.codes import BURN_KINDS, Account, Kind, Status
-from sim.engine.context import Ctx, rank_in_member
+from sim.engine.codes import BURN_KIND, Account, Kind, Status
+from sim.engine.context import Ctx
+from sim.engine.groups import cumsum_in_group, group_sum, rank_in_group
 from sim.engine.journal import credit_lots, debit_lots
 from sim.engine.tiers import add_qualifying
 
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
-
-
-def _group_excl_cumsum(key: I64, values: I64) -> I64:
-    """Exclusive running sum of ``values`` within runs of equal ``key`` (key sorted)."""
-    cs = np.cumsum(values)
-    excl = cs - values
-    start = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
-    first = np.maximum.accumulate(np.where(start, np.arange(len(key)), 0))
-    out: I64 = excl - excl[first]
-    return out
 
 
 def apply_refunds(ctx: Ctx) -> None:
@@ -53,15 +44,11 @@ def apply_refunds(ctx: Ctx) -> None:
         g_ev, g_row = group[: len(idx)], group[len(idx) :]
         held = np.zeros(group.max() + 1, np.int64)
         np.add.at(held, g_row, pend.points[rows])
-        order = np.argsort(g_ev, kind="stable")
-        before = np.empty(len(idx), np.int64)
-        before[order] = _group_excl_cumsum(g_ev[order], want[order])
+        before = cumsum_in_group(g_ev, want, inclusive=False)
         voided = np.clip(held[g_ev] - before, 0, want)
         used = np.zeros(len(held), np.int64)
         np.add.at(used, g_ev, voided)
-        rorder = np.argsort(g_row, kind="stable")
-        rb = np.empty(len(rows), np.int64)
-        rb[rorder] = _group_excl_cumsum(g_row[rorder], pend.points[rows][rorder])
+        rb = cumsum_in_group(g_row, pend.points[rows], inclusive=False)
         take_rows = np.clip(used[g_row] - rb, 0, pend.points[rows])
         pend.points[rows] -= take_rows
         pend.keep(pend.points > 0)
@@ -72,16 +59,12 @@ def apply_refunds(ctx: Ctx) -> None:
     rest = want - voided
     bal = np.maximum(ms.lots[m].sum(axis=1) - ms.debt[m], 0)
     if ctx.cp.policy.refunds.clawback == "cap_at_balance":
-        order = np.argsort(m, kind="stable")
-        before = np.empty(len(idx), np.int64)
-        before[order] = _group_excl_cumsum(m[order], rest[order])
+        before = cumsum_in_group(m, rest, inclusive=False)
         take = np.clip(bal - before, 0, rest)
         np.add.at(ms.shortfall, m, rest - take)
     else:
         take = rest
-    um, inv = np.unique(m, return_inverse=True)
-    total = np.zeros(len(um), np.int64)
-    np.add.at(total, inv.ravel(), take)
+    um, total = group_sum(m, take)
     owed = debit_lots(ms, um, total, ctx.fifo_order())
     ms.debt[um] += owed
     ctx.journal.post(m, ctx.cp.rule("refund"), Account.AVAILABLE, Account.REVERSED, take, event=idx)
@@ -93,16 +76,16 @@ def apply_refunds(ctx: Ctx) -> None:
 
 def apply_burns(ctx: Ctx) -> None:
     ev = ctx.events
-    is_burn = np.isin(ev.kind, BURN_KINDS) | ((ev.kind == Kind.ADJUST) & (ev.quantity < 0))
+    is_burn = BURN_KIND[ev.kind] | ((ev.kind == Kind.ADJUST) & (ev.quantity < 0))
     idx = np.flatnonzero(is_burn)
     if len(idx) == 0:
         return
-    rank = rank_in_member(ev.member[idx])
+    rank = rank_in_group(ev.member[idx])
     for r in range(1, int(rank.max()) + 1):
         _round(ctx, idx[rank == r])
 
 
-def _round(ctx: Ctx, sel: I64) -> None:  # noqa: C901 - one branch per burn kind
+def _round(ctx: Ctx, sel: I64) -> None:
     cp, ms, ps, ev = ctx.cp, ctx.ms, ctx.ps, ctx.events
     pol = cp.policy
     m, kind, code, qty = ev.member[sel], ev.kind[sel], ev.code[sel], ev.quantity[sel]
@@ -146,7 +129,9 @@ def _round(ctx: Ctx, sel: I64) -> None:  # noqa: C901 - one branch per burn kind
             pts = np.minimum(np.minimum(want, most), np.maximum(bal, 0))
             pts = pts // co.step * co.step
             low = pts < max(co.min_points, 1)
-            status[k & low] = np.where(bal[k & low] < co.min_points, Status.INSUFFICIENT, Status.BELOW_MINIMUM)
+            status[k & low] = np.where(
+                bal[k & low] < co.min_points, Status.INSUFFICIENT, Status.BELOW_MINIMUM
+            )
             need = np.where(k, pts, need)
             cost = np.where(k, pts * value, cost)
             rule = np.where(k, cp.rule("cash_offset"), rule)
@@ -199,9 +184,7 @@ def _round(ctx: Ctx, sel: I64) -> None:  # noqa: C901 - one branch per burn kind
     if len(redeem):
         item = code[redeem]
         units = np.maximum(qty[redeem], 1)
-        order = np.argsort(item, kind="stable")
-        before = np.empty(len(redeem), np.int64)
-        before[order] = _group_excl_cumsum(item[order], units[order])
+        before = cumsum_in_group(item, units, inclusive=False)
         out = before + units > ps.stock[item]
         status[redeem[out]] = Status.OUT_OF_STOCK
         ok = redeem[~out]
@@ -209,33 +192,48 @@ def _round(ctx: Ctx, sel: I64) -> None:  # noqa: C901 - one branch per burn kind
 
     bids = (kind == Kind.BID) & (status == Status.OK)
     if bids.any():
-        ps.bids.append(m[bids], code[bids], qty[bids], ev.seq[sel][bids])
+        ps.bids.append(m[bids], code[bids], qty[bids], ctx.day, ev.seq[sel][bids])
 
     ok = (status == Status.OK) & (kind != Kind.BID)
     if ok.any():
         mo, no = m[ok], need[ok]
         debit_lots(ms, mo, no, ctx.fifo_order())
-        for d in np.unique(dst[ok]):
+        for d in sorted(set(dst[ok].tolist())):
             s = dst[ok] == d
-            ctx.journal.post(mo[s], rule[ok][s], Account.AVAILABLE, Account(int(d)), no[s], cost[ok][s], sel[ok][s])
+            ctx.journal.post(
+                mo[s],
+                rule[ok][s],
+                Account.AVAILABLE,
+                Account(int(d)),
+                no[s],
+                cost[ok][s],
+                sel[ok][s],
+            )
         prize = ok & (prize_pts > 0)
         if prize.any():
-            ctx.journal.post(m[prize], cp.rule("lottery_prize"), Account.ISSUED, Account.AVAILABLE, prize_pts[prize], event=sel[prize])
-            credit_lots(ms, m[prize], prize_pts[prize], ctx.earn_slot())
+            um, up = ctx.journal.post(
+                m[prize],
+                cp.rule("lottery_prize"),
+                Account.ISSUED,
+                Account.AVAILABLE,
+                prize_pts[prize],
+                event=sel[prize],
+            )
+            credit_lots(ms, um, up, ctx.earn_slot())
     ctx.points[sel] = np.where(ok, -need + prize_pts, 0)
     ctx.status[sel] = status
 
 
 def close_auctions(ctx: Ctx) -> None:
     """Sealed first-price auctions: on a lot's closing day the highest bids that the bidders can
-    still pay win (ties: earlier bid), up to the lot's quantity."""
+    still pay win (ties: the earlier bid, by day then arrival), up to the lot's quantity."""
     cp, ms, ps = ctx.cp, ctx.ms, ctx.ps
     for lot in np.flatnonzero(cp.lot_close_dom == ctx.day_of_month):
         mine = ps.bids.lot == lot
         if not mine.any():
             continue
         rows = np.flatnonzero(mine)
-        rows = rows[np.lexsort((ps.bids.seq[rows], -ps.bids.points[rows]))]
+        rows = rows[np.lexsort((ps.bids.seq[rows], ps.bids.day[rows], -ps.bids.points[rows]))]
         left = int(cp.lot_quantity[lot])
         rule = cp.rule("auction:" + cp.lot_ids[lot])
         for row in rows:
@@ -245,6 +243,8 @@ def close_auctions(ctx: Ctx) -> None:
             if ms.frozen[member[0]] or ms.lots[member[0]].sum() - ms.debt[member[0]] < pts[0]:
                 continue
             debit_lots(ms, member, pts, ctx.fifo_order())
-            ctx.journal.post(member, rule, Account.AVAILABLE, Account.REDEEMED, pts, cp.lot_cost[lot])
+            ctx.journal.post(
+                member, rule, Account.AVAILABLE, Account.REDEEMED, pts, cp.lot_cost[lot]
+            )
             left -= 1
         ps.bids.keep(~mine)

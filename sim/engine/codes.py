@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+import numpy as np
+import numpy.typing as npt
+
 
 class Account(IntEnum):
     """Where points sit. ``ISSUED`` is the programme's source; a member's ledger satisfies
@@ -41,6 +44,19 @@ class Kind(IntEnum):
 
 
 BURN_KINDS = (Kind.REDEEM, Kind.CASH_OFFSET, Kind.LOTTERY, Kind.BID, Kind.DONATE)
+EARN_KINDS = (Kind.PURCHASE, Kind.CHECKIN, Kind.ACTION, Kind.REFERRAL, Kind.INVESTMENT)
+
+
+def _table(kinds: tuple[Kind, ...]) -> npt.NDArray[np.bool_]:
+    table = np.zeros(max(Kind) + 1, bool)
+    table[list(kinds)] = True
+    return table
+
+
+VALID_KIND = _table(tuple(Kind))
+EARN_KIND = _table(EARN_KINDS)
+BURN_KIND = _table(BURN_KINDS)
+"""Lookup tables: ``EARN_KIND[events.kind]`` is a mask of earn events (faster than isin)."""
 
 
 class Status(IntEnum):

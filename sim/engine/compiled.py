@@ -15,7 +15,6 @@ from sim.engine.expiry_scheme import ExpiryScheme
 from sim.policy import MICROS, SYSTEM_RULES, Policy
 from sim.policy.control import Campaign
 from sim.policy.earn import (
-    ACTIONS,
     EarnRule,
     MentorShareRule,
     OneTimeRule,

@@ -61,55 +61,21 @@ class Ctx:
         if not scheme.periodic:
             return 0
         period = scheme.period_for_earn(self.day)
-        if period - (self.ps.expired_through + 1) >= scheme.slots:
+        if period - self.first_live_period() >= scheme.slots:
             raise ValueError(
                 f"expiry period {period} is too far ahead of the live periods "
                 f"(first_expiry too late for expiry.months={scheme.months})"
             )
         return period % scheme.slots
 
+    def first_live_period(self) -> int:
+        """The earliest expiry period that can hold points now."""
+        first = self.cp.expiry.first_period
+        start = self.ps.expired_through + 1
+        return start if first is None else max(start, first)
+
     def fifo_order(self) -> I64:
         """Lot buckets from the earliest-expiring to the latest."""
         k = self.cp.expiry.slots
-        start = (self.ps.expired_through + 1) % k if self.cp.expiry.periodic else 0
+        start = self.first_live_period() % k if self.cp.expiry.periodic else 0
         return (start + np.arange(k)) % k
-
-
-def first_per_member(member: I64) -> npt.NDArray[np.bool_]:
-    """Mask of the first occurrence of each member (arrays in arrival order)."""
-    mask = np.zeros(len(member), bool)
-    if len(member):
-        _, first = np.unique(member, return_index=True)
-        mask[first] = True
-    return mask
-
-
-def rank_in_member(member: I64) -> I64:
-    """1-based position of each element among its member's elements, in array order."""
-    n = len(member)
-    if n == 0:
-        return np.zeros(0, np.int64)
-    order = np.argsort(member, kind="stable")
-    sm = member[order]
-    start = np.r_[True, sm[1:] != sm[:-1]]
-    idx = np.arange(n)
-    first = np.maximum.accumulate(np.where(start, idx, 0))
-    rank = np.empty(n, np.int64)
-    rank[order] = idx - first + 1
-    return rank
-
-
-def cumsum_in_member(member: I64, values: I64) -> I64:
-    """Inclusive running sum of ``values`` per member, in array order."""
-    n = len(member)
-    if n == 0:
-        return np.zeros(0, np.int64)
-    order = np.argsort(member, kind="stable")
-    sm, sv = member[order], values[order]
-    cs = np.cumsum(sv)
-    start = np.r_[True, sm[1:] != sm[:-1]]
-    base = np.maximum.accumulate(np.where(start, np.arange(n), 0))
-    offs = (cs - sv)[base]
-    out = np.empty(n, np.int64)
-    out[order] = cs - offs
-    return out

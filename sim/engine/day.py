@@ -23,6 +23,7 @@ from sim.engine.codes import Account, Kind
 from sim.engine.compiled import CompiledPolicy
 from sim.engine.context import Ctx
 from sim.engine.events import DayEvents, Postings
+from sim.engine.groups import last_of_group
 from sim.engine.journal import Journal, credit_lots
 from sim.engine.state import EngineState
 from sim.engine.tiers import add_qualifying, review, upgrade_now
@@ -78,7 +79,9 @@ class DayResult:
 
 
 def _ctx(cp: CompiledPolicy, state: EngineState, day: int, events: DayEvents | None) -> Ctx:
-    return Ctx(cp, state, day, events if events is not None else DayEvents.empty(), Journal(state.members))
+    return Ctx(
+        cp, state, day, events if events is not None else DayEvents.empty(), Journal(state.members)
+    )
 
 
 def open_day(cp: CompiledPolicy, state: EngineState, day: int) -> DayResult:
@@ -103,8 +106,8 @@ def _release(ctx: Ctx) -> None:
     if not due.any():
         return
     m, pts, rule = pend.member[due], pend.points[due], pend.rule[due]
-    ctx.journal.post(m, rule, Account.PENDING, Account.AVAILABLE, pts)
-    credit_lots(ctx.ms, m, pts, ctx.earn_slot())
+    um, up = ctx.journal.post(m, rule, Account.PENDING, Account.AVAILABLE, pts)
+    credit_lots(ctx.ms, um, up, ctx.earn_slot())
     if ctx.cp.policy.tiering.measure == "points":
         q = ctx.cp.rule_qualifying[rule]
         add_qualifying(ctx, m[q], pts[q])
@@ -116,8 +119,11 @@ def _expire(ctx: Ctx) -> None:
     scheme, ms, ps = ctx.cp.expiry, ctx.ms, ctx.ps
     rule = ctx.cp.rule("expiry")
     if scheme.periodic:
+        first = scheme.first_period
         while scheme.end_day(ps.expired_through + 1) < ctx.day:
             ps.expired_through += 1
+            if first is not None and ps.expired_through < first:
+                continue  # before first_expiry no period holds points; its bucket may be in use
             slot = ps.expired_through % scheme.slots
             m = np.flatnonzero(ms.lots[:, slot] > 0)
             pts = ms.lots[m, slot]
@@ -131,9 +137,7 @@ def _expire(ctx: Ctx) -> None:
         ms.lots[m, 0] = 0
 
 
-def apply_events(
-    cp: CompiledPolicy, state: EngineState, day: int, events: DayEvents
-) -> DayResult:
+def apply_events(cp: CompiledPolicy, state: EngineState, day: int, events: DayEvents) -> DayResult:
     """Apply a batch of ``day``'s events (``day`` must be open) in the canonical order:
     freezes, earn (caps in arrival order), refunds, then burns (per member in arrival order)."""
     if day != state.program.day:
@@ -155,16 +159,16 @@ def _control(ctx: Ctx) -> None:
     idx = np.flatnonzero((ev.kind == Kind.FREEZE) | (ev.kind == Kind.UNFREEZE))
     if len(idx) == 0:
         return
-    m = ev.member[idx][::-1]
-    _, last = np.unique(m, return_index=True)
-    pick = idx[::-1][last]
+    pick = idx[last_of_group(ev.member[idx])]
     ctx.ms.frozen[ev.member[pick]] = ev.kind[pick] == Kind.FREEZE
 
 
 def close_day(cp: CompiledPolicy, state: EngineState, day: int) -> DayResult:
     """End ``day``: auctions, tier reviews, month-end packs and interest, value level, reminders."""
     if day != state.program.day:
-        raise ValueError(f"close_day({cal.to_date(day)}) but the open day is {cal.to_date(state.program.day)}")
+        raise ValueError(
+            f"close_day({cal.to_date(day)}) but the open day is {cal.to_date(state.program.day)}"
+        )
     ctx = _ctx(cp, state, day, None)
     close_auctions(ctx)
     review(ctx)
@@ -183,7 +187,14 @@ def _tier_packs(ctx: Ctx) -> None:
     ms = ctx.ms
     m = np.flatnonzero(pack[ms.tier.astype(np.int64)] > 0)
     cost = pack[ms.tier[m].astype(np.int64)]
-    ctx.journal.post(m, ctx.cp.rule("tier_pack"), Account.ISSUED, Account.REDEEMED, np.zeros(len(m), np.int64), cost)
+    ctx.journal.post(
+        m,
+        ctx.cp.rule("tier_pack"),
+        Account.ISSUED,
+        Account.REDEEMED,
+        np.zeros(len(m), np.int64),
+        cost,
+    )
 
 
 def _interest(ctx: Ctx) -> None:
@@ -196,8 +207,8 @@ def _interest(ctx: Ctx) -> None:
     pts = np.floor(bal[m] * rule.monthly_rate + 1e-9).astype(np.int64)
     if rule.max_points is not None:
         pts = np.minimum(pts, rule.max_points)
-    ctx.journal.post(m, ctx.cp.rule("interest"), Account.ISSUED, Account.AVAILABLE, pts)
-    credit_lots(ms, m, pts, ctx.earn_slot())
+    um, up = ctx.journal.post(m, ctx.cp.rule("interest"), Account.ISSUED, Account.AVAILABLE, pts)
+    credit_lots(ms, um, up, ctx.earn_slot())
 
 
 def _dynamic_value(ctx: Ctx) -> None:

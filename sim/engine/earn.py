@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sim.engine.codes import Account, Kind, Status
-from sim.engine.context import Ctx, cumsum_in_member, first_per_member, rank_in_member
-from sim.engine.journal import credit_lots
-from sim.engine.tiers import add_qualifying
+from sim.engine.codes import Kind, Status
+from sim.engine.context import Ctx
+from sim.engine.groups import cumsum_in_group, first_of_group, first_where, rank_in_group
+from sim.engine.tiers import add_qualifying, upgrade_now
 from sim.policy import ACTIONS, MICROS
 from sim.policy.earn import (
     ActionRule,
@@ -60,7 +60,7 @@ def record_activity(ctx: Ctx) -> Activity:
     new = np.zeros(len(ev), bool)
     if len(chk):
         m = ev.member[chk]
-        first = first_per_member(m) & (ms.last_checkin[m] != day)
+        first = first_of_group(m) & (ms.last_checkin[m] != day)
         counted = chk[first]
         new[counted] = True
         ctx.status[chk[~first]] = Status.DUPLICATE
@@ -74,14 +74,8 @@ def record_activity(ctx: Ctx) -> Activity:
         ctx.ps.gmv_days[day % 30] += int(amounts.sum())
         if ctx.cp.policy.tiering.measure == "spend":
             add_qualifying(ctx, ev.member[buy], amounts)
-    return Activity(new, buy & first_per_member_masked(ev.member, buy))
-
-
-def first_per_member_masked(member: I64, mask: B) -> B:
-    out = np.zeros(len(member), bool)
-    idx = np.flatnonzero(mask)
-    out[idx[first_per_member(member[idx])]] = True
-    return out
+            upgrade_now(ctx, ev.member[buy])
+    return Activity(new, first_where(ev.member, buy))
 
 
 def rule_candidates(ctx: Ctx, act: Activity, rule_idx: int, rule: EarnRule) -> tuple[I64, I64]:
@@ -112,8 +106,10 @@ def rule_candidates(ctx: Ctx, act: Activity, rule_idx: int, rule: EarnRule) -> t
         pos = np.minimum(s, n) if rule.after_table == "hold" else (s - 1) % n + 1
         pts = table[pos - 1]
         if rule.bonus_day is not None:
-            hit = (pos == rule.bonus_day) if rule.after_table == "restart" else (
-                s % rule.bonus_day == 0
+            hit = (
+                (pos == rule.bonus_day)
+                if rule.after_table == "restart"
+                else (s % rule.bonus_day == 0)
             )
             pts = pts + np.where(hit, rule.bonus_points, 0)
         return idx, pts
@@ -125,9 +121,11 @@ def rule_candidates(ctx: Ctx, act: Activity, rule_idx: int, rule: EarnRule) -> t
             mask = act.first_purchase.copy()
         else:
             action = (kind == Kind.ACTION) & (ev.code == ACTIONS.index(rule.trigger))
-            mask = first_per_member_masked(ev.member, action)
+            mask = first_where(ev.member, action)
         bit = np.int64(1) << ctx.cp.one_time_bit[rule_idx]
         mask &= (ms.flags[ev.member] & bit) == 0
+        if rule.trigger != "first_purchase":
+            ctx.status[action & ~mask] = Status.DUPLICATE
         idx = np.flatnonzero(mask)
         ms.flags[ev.member[idx]] |= bit
         return idx, np.full(len(idx), rule.points, np.int64)
@@ -169,7 +167,7 @@ def _task(ctx: Ctx, act: Activity, rule_idx: int, rule: TaskRule) -> tuple[I64, 
         return idx, np.zeros(0, np.int64)
     m = ev.member[idx]
     if rule.task == "streak":
-        first = first_per_member(m)
+        first = first_of_group(m)
         idx, m = idx[first], m[first]
         stamp, prog = ms.task_stamp[m, col], ms.task_progress[m, col]
         counts = stamp != ctx.day
@@ -185,13 +183,13 @@ def _task(ctx: Ctx, act: Activity, rule_idx: int, rule: TaskRule) -> tuple[I64, 
     ms.task_stamp[m, col] = period
     prev = ms.task_progress[m, col]
     if rule.task == "count":
-        done = prev + rank_in_member(m)
+        done = prev + rank_in_group(m)
         hit = done == rule.count
         step = np.ones(len(m), np.int64)
     else:
         target = round(rule.spend * MICROS)
         step = ev.amount[idx]
-        done = prev + cumsum_in_member(m, step)
+        done = prev + cumsum_in_group(m, step)
         hit = (done >= target) & (done - step < target)
     np.add.at(ms.task_progress[:, col], m, step)
     return idx[hit], np.full(int(hit.sum()), rule.points, np.int64)

@@ -7,11 +7,9 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
-from sim.engine.codes import Kind
+from sim.engine.codes import VALID_KIND, Kind
 
 I64 = npt.NDArray[np.int64]
-
-_KINDS = np.array([int(k) for k in Kind], np.int64)
 
 
 @dataclass
@@ -103,11 +101,11 @@ class DayEvents:
         """Raise ValueError naming the field of the first bad event."""
         checks = [
             ("member", (self.member < 0) | (self.member >= n_members), f"in [0, {n_members})"),
-            ("kind", ~np.isin(self.kind, _KINDS), "a sim.engine.Kind"),
+            ("kind", ~VALID_KIND[np.clip(self.kind, 0, len(VALID_KIND) - 1)], "a sim.engine.Kind"),
             ("amount", self.amount < 0, ">= 0"),
             ("seq", np.diff(self.seq) <= 0, "strictly increasing"),
         ]
-        nonneg_qty = ~np.isin(self.kind, [Kind.ADJUST])
+        nonneg_qty = self.kind != Kind.ADJUST
         checks.append(("quantity", nonneg_qty & (self.quantity < 0), ">= 0"))
         lottery = self.kind == Kind.LOTTERY
         bad_draw = lottery & ~((self.draw >= 0) & (self.draw < 1))

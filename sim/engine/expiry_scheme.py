@@ -101,6 +101,13 @@ class ExpiryScheme:
             period = self.period_of_end(cal.to_date(self.first_expiry))
         return period
 
+    @property
+    def first_period(self) -> int | None:
+        """The first period that can hold points when ``first_expiry`` defers expiry."""
+        if self.first_expiry is None or not self.periodic:
+            return None
+        return self.period_of_end(cal.to_date(self.first_expiry))
+
     def current_period(self, day: int) -> int:
         """The earliest period that can still hold live points on ``day``."""
         if not self.periodic:

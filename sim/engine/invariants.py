@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from sim.engine.codes import Account
 from sim.engine.compiled import CompiledPolicy
@@ -16,16 +17,21 @@ def violations(cp: CompiledPolicy, state: EngineState) -> list[str]:
     acct = ms.acct
     out: list[str] = []
 
-    def first(mask: np.ndarray, what: str) -> None:  # type: ignore[type-arg]
+    def first(mask: npt.ArrayLike, what: str) -> None:
+        mask = np.asarray(mask)
         if np.any(mask):
             i = int(np.flatnonzero(mask)[0])
             out.append(f"{what} (member {i}; {int(np.sum(mask))} members)")
 
     others = acct[:, 1:].sum(axis=1)
-    first(acct[:, Account.ISSUED] != others, "conservation: issued != pending + available + "
-          "redeemed + expired + reversed + donated")
-    first(acct[:, Account.AVAILABLE] != ms.lots.sum(axis=1) - ms.debt,
-          "available != sum of lots - debt")
+    first(
+        acct[:, Account.ISSUED] != others,
+        "conservation: issued != pending + available + redeemed + expired + reversed + donated",
+    )
+    first(
+        acct[:, Account.AVAILABLE] != ms.lots.sum(axis=1) - ms.debt,
+        "available != sum of lots - debt",
+    )
     for a in Account:
         if a != Account.AVAILABLE:
             first(acct[:, a] < 0, f"negative {a.name.lower()} account")

@@ -7,18 +7,11 @@ import numpy.typing as npt
 
 from sim.engine.codes import Account
 from sim.engine.events import Postings
+from sim.engine.groups import member_totals
 from sim.engine.state import MemberState
 
 I64 = npt.NDArray[np.int64]
 ArrayOrInt = I64 | int
-
-
-def group_sum(keys: I64, values: I64) -> tuple[I64, I64]:
-    """Unique ``keys`` (sorted) and the exact integer sum of ``values`` for each."""
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    out = np.zeros(len(uniq), np.int64)
-    np.add.at(out, inverse, values)
-    return uniq, out
 
 
 class Journal:
@@ -37,12 +30,14 @@ class Journal:
         points: I64,
         cost: ArrayOrInt = 0,
         event: ArrayOrInt = -1,
-    ) -> None:
+    ) -> tuple[I64, I64]:
         """Move ``points`` from ``src`` to ``dst`` for each member (rows with no points and no
-        cost are dropped). Points issued are counted in the ISSUED column."""
+        cost are dropped). Points issued are counted in the ISSUED column. Returns the distinct
+        members and the points moved for each."""
         n = len(member)
+        none = (np.zeros(0, np.int64), np.zeros(0, np.int64))
         if n == 0:
-            return
+            return none
         pts = np.asarray(points, np.int64)
         cst = np.broadcast_to(np.asarray(cost, np.int64), (n,))
         keep = (pts != 0) | (cst != 0)
@@ -52,13 +47,13 @@ class Journal:
             event = event[keep] if isinstance(event, np.ndarray) else event
             n = len(member)
             if n == 0:
-                return
+                return none
         acct = self.members.acct
-        if src == Account.ISSUED:
-            np.add.at(acct[:, Account.ISSUED], member, pts)
-        else:
-            np.subtract.at(acct[:, src], member, pts)
-        np.add.at(acct[:, dst], member, pts)
+        um, up = member_totals(member, pts, len(acct))
+        acct[um, Account.ISSUED if src == Account.ISSUED else src] += (
+            up if src == Account.ISSUED else -up
+        )
+        acct[um, dst] += up
         self._parts.append(
             Postings(
                 member=member.astype(np.int64, copy=False),
@@ -70,16 +65,17 @@ class Journal:
                 event=np.broadcast_to(np.asarray(event, np.int64), (n,)).copy(),
             )
         )
+        return um, up
 
     def postings(self) -> Postings:
         return Postings.concat(self._parts)
 
 
-def credit_lots(members: MemberState, member: I64, points: I64, slot: int) -> None:
-    """Add available points to the lot of ``slot``, paying down any debt first."""
-    if len(member) == 0:
+def credit_lots(members: MemberState, um: I64, up: I64, slot: int) -> None:
+    """Add available points ``up`` of distinct members ``um`` to the lot of ``slot``, paying
+    down any debt first."""
+    if len(um) == 0:
         return
-    um, up = group_sum(member, points)
     pay = np.minimum(members.debt[um], up)
     members.debt[um] -= pay
     members.lots[um, slot] += up - pay

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import copy as _copy
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from sim.engine.calendar import month_index
 from sim.engine.codes import N_ACCOUNTS
 from sim.engine.compiled import CompiledPolicy
 
@@ -52,15 +54,17 @@ class Bids:
     member: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     lot: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     points: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    day: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     seq: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __len__(self) -> int:
         return len(self.member)
 
-    def append(self, member: I64, lot: I64, points: I64, seq: I64) -> None:
+    def append(self, member: I64, lot: I64, points: I64, day: int, seq: I64) -> None:
         self.member = np.concatenate([self.member, member])
         self.lot = np.concatenate([self.lot, lot])
         self.points = np.concatenate([self.points, points])
+        self.day = np.concatenate([self.day, np.full(len(member), day, np.int64)])
         self.seq = np.concatenate([self.seq, seq])
 
     def keep(self, mask: npt.NDArray[np.bool_]) -> None:
@@ -84,6 +88,7 @@ class MemberState:
     lots: I64  # (n, slots) available points by expiry bucket
     qual: I64  # (n, window_months) qualifying points or spend micros by month
     qual_month: I64  # month index the qual ring is current to
+    qual_total: I64  # sum of the qual ring
     streak: I64
     last_checkin: I64
     last_active: I64
@@ -151,13 +156,13 @@ def new_state(
     if n < 0:
         raise ValueError(f"n(={n}) must be >= 0")
 
-    def vec(value: int, dtype: type = np.int64) -> npt.NDArray[np.generic]:
+    def vec(value: int, dtype: type = np.int64) -> npt.NDArray[Any]:
         return np.full(n, value, dtype)
 
-    def given(arr: npt.NDArray[np.generic] | None, default: int, dtype: type) -> npt.NDArray:  # type: ignore[type-arg]
+    def given(arr: npt.ArrayLike | None, default: int, dtype: type) -> npt.NDArray[Any]:
         if arr is None:
             return vec(default, dtype)
-        out = np.asarray(arr, dtype)
+        out: npt.NDArray[Any] = np.asarray(arr, dtype)
         if out.shape != (n,):
             raise ValueError(f"member array of shape {out.shape}, expected ({n},)")
         return out.copy()
@@ -168,24 +173,25 @@ def new_state(
         birth_month=given(birth_month, 0, np.int8),
         group=given(group, 0, np.int16),
         referrer=given(referrer, -1, np.int64),
-        tier=vec(0, np.int8),  # type: ignore[arg-type]
+        tier=vec(0, np.int8),
         frozen=np.zeros(n, bool),
         acct=np.zeros((n, N_ACCOUNTS), np.int64),
-        debt=vec(0),  # type: ignore[arg-type]
-        shortfall=vec(0),  # type: ignore[arg-type]
+        debt=vec(0),
+        shortfall=vec(0),
         lots=np.zeros((n, cp.expiry.slots), np.int64),
         qual=np.zeros((n, window), np.int64),
-        qual_month=vec(0),  # type: ignore[arg-type]
-        streak=vec(0),  # type: ignore[arg-type]
-        last_checkin=vec(NEVER_DAY),  # type: ignore[arg-type]
+        qual_month=vec(month_index(start_day)),
+        qual_total=vec(0),
+        streak=vec(0),
+        last_checkin=vec(NEVER_DAY),
         last_active=given(join_day, start_day, np.int64),
-        flags=vec(0),  # type: ignore[arg-type]
-        cap_day=vec(NEVER_DAY),  # type: ignore[arg-type]
-        cap_month=vec(NEVER_DAY),  # type: ignore[arg-type]
+        flags=vec(0),
+        cap_day=vec(NEVER_DAY),
+        cap_month=vec(NEVER_DAY),
         rule_day=np.zeros((n, len(cp.cap_col)), np.int64),
         rule_month=np.zeros((n, len(cp.cap_col)), np.int64),
-        overall_day=vec(0),  # type: ignore[arg-type]
-        overall_month=vec(0),  # type: ignore[arg-type]
+        overall_day=vec(0),
+        overall_month=vec(0),
         task_progress=np.zeros((n, len(cp.task_col)), np.int64),
         task_stamp=np.full((n, len(cp.task_col)), NEVER_DAY, np.int64),
     )

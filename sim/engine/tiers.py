@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.engine import calendar as cal
+from sim.engine.groups import scatter_add, unique_members
 
 if TYPE_CHECKING:
     from sim.engine.context import Ctx
@@ -32,32 +33,43 @@ def roll_qualifying(ms: MemberState, member: I64, month: int) -> None:
         if not hit.any():
             break
         mm = stale[hit]
-        ms.qual[mm, (ms.qual_month[mm] + k) % window] = 0
+        slot = (ms.qual_month[mm] + k) % window
+        ms.qual_total[mm] -= ms.qual[mm, slot]
+        ms.qual[mm, slot] = 0
     ms.qual_month[stale] = month
 
 
-def add_qualifying(ctx: Ctx, member: I64, amount: I64) -> None:
-    """Add qualifying points (or spend micros) to this month's total."""
+def add_qualifying(ctx: Ctx, member: I64, amount: I64, *, distinct: bool = False) -> None:
+    """Add qualifying points (or spend micros) to this month's total. ``distinct``: each
+    member appears once (a faster path)."""
     if len(member) == 0:
         return
     ms = ctx.ms
-    roll_qualifying(ms, np.unique(member), ctx.month)
-    np.add.at(ms.qual[:, ctx.month % ms.qual.shape[1]], member, amount)
+    slot = ctx.month % ms.qual.shape[1]
+    if distinct:
+        roll_qualifying(ms, member, ctx.month)
+        ms.qual[member, slot] += amount
+        ms.qual_total[member] += amount
+        return
+    roll_qualifying(ms, unique_members(member, len(ms)), ctx.month)
+    scatter_add(ms.qual[:, slot], member, amount)
+    scatter_add(ms.qual_total, member, amount)
 
 
 def target_tier(ctx: Ctx, member: I64) -> I64:
     """The tier each member's qualifying total over the window reaches."""
     ms = ctx.ms
     roll_qualifying(ms, member, ctx.month)
-    total = ms.qual[member].sum(axis=1)
+    total = ms.qual_total[member]
     return (np.searchsorted(ctx.cp.tier_threshold, total, side="right") - 1).astype(np.int64)
 
 
-def upgrade_now(ctx: Ctx, member: I64) -> None:
+def upgrade_now(ctx: Ctx, member: I64, *, distinct: bool = False) -> None:
     """Immediate upgrades for members whose qualifying total just grew."""
     if ctx.cp.policy.tiering.upgrade != "immediate" or len(ctx.cp.tier_names) == 1:
         return
-    m = np.unique(member)
+    m = member if distinct else unique_members(member, len(ctx.ms))
+    m = m[ctx.ms.tier[m] < len(ctx.cp.tier_names) - 1]
     if len(m) == 0:
         return
     target = target_tier(ctx, m)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from sim.policy.base import (
     Frozen,
+    FrozenDict,
     Identifier,
+    Lax,
     Money,
     NonNegInt,
     PosFloat,
     PosInt,
+    ReadOnly,
     Share,
 )
 
@@ -65,7 +68,7 @@ class Lottery(Frozen):
     """A wheel: each spin costs ``cost_points``; prizes by probability (the rest wins nothing)."""
 
     cost_points: PosInt
-    prizes: tuple[Prize, ...] = Field(min_length=1)
+    prizes: Annotated[tuple[Prize, ...], Lax, Field(min_length=1)]
 
     @model_validator(mode="after")
     def _probabilities(self) -> Lottery:
@@ -101,8 +104,8 @@ class Burn(Frozen):
     """All burn options of a programme."""
 
     cash_offset: CashOffset | None = None
-    catalogue: dict[Identifier, CatalogueItem] = {}
+    catalogue: Annotated[dict[Identifier, CatalogueItem], ReadOnly] = FrozenDict()
     points_day: PointsDay | None = None
     lottery: Lottery | None = None
-    auction: dict[Identifier, AuctionLot] = {}
+    auction: Annotated[dict[Identifier, AuctionLot], ReadOnly] = FrozenDict()
     donation: Donation | None = None

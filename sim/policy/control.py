@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.policy.base import (
     Frozen,
     Identifier,
+    Lax,
     Money,
     Multiplier,
     NonNegFloat,
@@ -17,6 +18,7 @@ from sim.policy.base import (
     PosFloat,
     PosInt,
     Share,
+    whole_micros,
 )
 
 
@@ -33,6 +35,8 @@ class Tier(Frozen):
     """Extra earn multiplier on boostable rules in the member's birthday month."""
     monthly_pack_cost: Money = 0.0
     """Cash cost of the coupon pack each member of this tier receives every month."""
+
+    _exact = field_validator("point_value")(whole_micros)
 
 
 class Tiering(Frozen):
@@ -58,9 +62,9 @@ class Expiry(Frozen):
     fixed_day: int = Field(default=31, ge=1, le=31)
     years: int = Field(default=1, ge=1, le=10)
     inactivity_days: PosInt = 365
-    reminders: tuple[PosInt, ...] = ()
+    reminders: Annotated[tuple[PosInt, ...], Lax] = ()
     """Remind members this many days before their points expire."""
-    first_expiry: dt.date | None = None
+    first_expiry: Annotated[dt.date | None, Lax] = None
     """No expiry before this date (set when expiry is turned on for a live programme)."""
 
     @model_validator(mode="after")
@@ -92,9 +96,10 @@ class Refunds(Frozen):
 
 
 class DynamicValue(Frozen):
-    """Point value steps down by ``step`` (a factor) each day outstanding liability exceeds
-    ``threshold`` x the last 30 days' GMV, down to ``floor``; and back up by the same step
-    each day it is below ``recover_below`` x that GMV."""
+    """A programme-wide value factor (starting at 1) multiplies every point value. Each day the
+    outstanding liability exceeds ``threshold`` x the last 30 days' GMV, the factor is multiplied
+    by ``step`` (e.g. 0.95), but not below ``floor``; each day liability is under
+    ``recover_below`` x that GMV, it is divided by ``step``, up to 1."""
 
     threshold: PosFloat
     recover_below: NonNegFloat
@@ -130,16 +135,16 @@ class Campaign(Frozen):
     """A campaign: in a date window (None: always), for an audience, a multiplier on some
     earn rules' points or a fixed bonus per qualifying event."""
 
-    start: dt.date | None = None
-    end: dt.date | None = None
+    start: Annotated[dt.date | None, Lax] = None
+    end: Annotated[dt.date | None, Lax] = None
     yearly: bool = False
     """Repeat the start-end window every year (same month and day)."""
-    rules: tuple[Identifier, ...] = ()
+    rules: Annotated[tuple[Identifier, ...], Lax] = ()
     """Earn rules it boosts, whether boostable or not (empty: every boostable rule)."""
     multiplier: float = Field(default=1.0, ge=1.0, le=100.0, allow_inf_nan=False)
     bonus: NonNegInt = 0
-    tiers: tuple[Identifier, ...] = ()
-    groups: tuple[Identifier, ...] = ()
+    tiers: Annotated[tuple[Identifier, ...], Lax] = ()
+    groups: Annotated[tuple[Identifier, ...], Lax] = ()
     max_days_since_join: NonNegInt | None = None
     birthday_month: bool = False
     priority: int = 0
@@ -154,5 +159,3 @@ class Campaign(Frozen):
         if self.multiplier == 1.0 and self.bonus == 0:
             raise ValueError("a campaign needs a multiplier other than 1 or a bonus")
         return self
-
-

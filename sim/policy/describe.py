@@ -50,6 +50,10 @@ def _pts(n: float) -> str:
     return f"{_num(n)} point" if n == 1 else f"{_num(n)} points"
 
 
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n:,} days"
+
+
 def _and(words: Sequence[str]) -> str:
     words = list(words)
     if len(words) <= 1:
@@ -222,7 +226,7 @@ def _expiry_phrase(expiry: Expiry) -> str:
         if expiry.years == 1:
             return f"expire on {when} of the year after the one you earn them in"
         return f"expire on {when}, {expiry.years} years after the year you earn them in"
-    return f"expire after {expiry.inactivity_days} days without any activity"
+    return f"expire after {_days(expiry.inactivity_days)} without any activity"
 
 
 def _keep_sentence(policy: Policy) -> str:
@@ -294,7 +298,7 @@ def _rule_main(rule: EarnRule, currency: str) -> str:
             f"{_rate(rule.points_per_unit, currency, 'invested')}, {_ROUNDING[rule.rounding]}, "
             "issued when the investment matures"
         )
-    how_long = f"for {rule.days} days after they join" if rule.days is not None else "for ever"
+    how_long = f"for {_days(rule.days)} after they join" if rule.days is not None else "for ever"
     return (
         f"the referrer (mentor) receives {_pct(rule.share)} of the points a referred member earns "
         f"from {_and(list(rule.rules))}, {how_long}"
@@ -314,7 +318,7 @@ def _rule_terms(rule: EarnRule) -> str:
     )
     terms.append(f"own cap: {_caps(rule.caps)}")
     if rule.delay_days:
-        terms.append(f"pending for {rule.delay_days} days before available")
+        terms.append(f"pending for {_days(rule.delay_days)} before available")
     else:
         terms.append("available at once")
     return "; ".join(terms)
@@ -357,7 +361,7 @@ def _campaign_line(camp: Campaign) -> str:
     if camp.tiers:
         audience.append(f"tiers {', '.join(camp.tiers)}")
     if camp.max_days_since_join is not None:
-        audience.append(f"members in their first {camp.max_days_since_join} days after joining")
+        audience.append(f"members in their first {_days(camp.max_days_since_join)} after joining")
     if camp.birthday_month:
         audience.append("members in their birthday month")
     who = "; ".join(audience) if audience else "every member"

@@ -13,12 +13,15 @@ from pydantic import Field, model_validator
 from sim.policy.base import (
     Caps,
     Frozen,
+    FrozenDict,
     Identifier,
+    Lax,
     Money,
     Multiplier,
     NonNegInt,
     PosFloat,
     PosInt,
+    ReadOnly,
     Share,
 )
 
@@ -56,7 +59,7 @@ class PurchaseRule(RuleBase):
     points_per_unit: PosFloat = 1.0
     rounding: Rounding = "floor"
     min_amount: Money = 0.0
-    category_multipliers: dict[Identifier, Multiplier] = {}
+    category_multipliers: Annotated[dict[Identifier, Multiplier], ReadOnly] = FrozenDict()
 
 
 class PerItemRule(RuleBase):
@@ -65,14 +68,14 @@ class PerItemRule(RuleBase):
     kind: Literal["per_item"]
     channel: Identifier = "purchase"
     points_per_item: PosInt
-    categories: tuple[Identifier, ...] = ()
+    categories: Annotated[tuple[Identifier, ...], Lax] = ()
 
 
 class CheckinRule(RuleBase):
     """Daily check-in: streak day n pays ``streak_points[n-1]``; a missed day resets the streak."""
 
     kind: Literal["checkin"]
-    streak_points: tuple[NonNegInt, ...] = Field(min_length=1)
+    streak_points: Annotated[tuple[NonNegInt, ...], Lax, Field(min_length=1)]
     after_table: Literal["hold", "restart"] = "hold"
     """After the last entry: keep paying it ("hold") or start the table again ("restart")."""
     bonus_day: PosInt | None = None
@@ -157,7 +160,7 @@ class MentorShareRule(RuleBase):
     kind: Literal["mentor_share"]
     channel: Identifier = "referral"
     share: Share
-    rules: tuple[Identifier, ...] = Field(min_length=1)
+    rules: Annotated[tuple[Identifier, ...], Lax, Field(min_length=1)]
     days: PosInt | None = None
     delay_days: NonNegInt = 1
     overall_cap: bool = False

@@ -55,25 +55,28 @@ def _clean_loc(loc: Iterable[int | str], data: Any) -> str:
     """Dotted path of a pydantic error location, without the union tags pydantic inserts."""
     parts: list[str] = []
     node = data
+    tagged: set[int] = set()
     for seg in loc:
+        if seg == "[key]":
+            continue
         if isinstance(node, Mapping):
-            if seg in node:
-                node = node[seg]
-                parts.append(str(seg))
+            if isinstance(seg, str) and node.get("kind") == seg and id(node) not in tagged:
+                tagged.add(id(node))  # the discriminated-union tag pydantic puts in the path
                 continue
-            if isinstance(seg, str) and node.get("kind") == seg:
-                continue  # discriminated-union tag
-            parts.append(str(seg))
-            node = None
+            node = node.get(seg) if seg in node else None
         elif isinstance(node, list | tuple) and isinstance(seg, int) and seg < len(node):
             node = node[seg]
-            parts.append(str(seg))
         else:
-            if isinstance(seg, str) and "[" in seg:  # tagged-union or function names
+            if isinstance(seg, str) and "[" in seg:  # function-validator names
                 continue
-            parts.append(str(seg))
             node = None
+        parts.append(str(seg))
     return ".".join(parts)
+
+
+_KINDS_HINT = (
+    "purchase, per_item, checkin, action, one_time, referral, task, investment, mentor_share"
+)
 
 
 def _describe(err: Mapping[str, Any]) -> str:
@@ -81,16 +84,36 @@ def _describe(err: Mapping[str, Any]) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
             msg = msg[len(prefix) :]
-    if err["type"] == "extra_forbidden":
+    kind = err["type"]
+    if kind == "extra_forbidden":
         return "unknown key (not part of the policy language; check the spelling)"
-    if err["type"] == "missing":
+    if kind == "missing":
         return "required field is missing"
-    if err["type"] == "union_tag_invalid":
-        return msg.replace("tag", "kind")
+    if kind == "union_tag_not_found":
+        return f"missing 'kind' (expected one of: {_KINDS_HINT})"
+    if kind == "union_tag_invalid":
+        return f"unknown kind {err.get('input', {}).get('kind')!r}; expected one of: {_KINDS_HINT}"
     value = err.get("input")
-    if err["type"] not in ("model_type", "dict_type") and not isinstance(value, dict | list):
+    if kind not in ("model_type", "dict_type", "value_error") and not isinstance(
+        value, dict | list
+    ):
         return f"{msg} (got {value!r})"
     return msg
+
+
+def _problems(err: ValidationError, data: Mapping[str, Any], source: str) -> list[Problem]:
+    out: list[Problem] = []
+    for e in err.errors():
+        path = _clean_loc(e["loc"], data)
+        message = _describe(e)
+        if not path and e["type"] == "value_error":
+            # whole-policy checks report "dotted.path: message" lines
+            for line in message.splitlines():
+                where, sep, what = line.partition(": ")
+                out.append(Problem(source, where, what) if sep else Problem(source, "", line))
+        else:
+            out.append(Problem(source, path, message))
+    return out
 
 
 def validate_policy(data: Mapping[str, Any], source: str = "<policy>") -> Policy:
@@ -98,10 +121,7 @@ def validate_policy(data: Mapping[str, Any], source: str = "<policy>") -> Policy
     try:
         return Policy.model_validate(data)
     except ValidationError as err:
-        problems = [
-            Problem(source, _clean_loc(e["loc"], data), _describe(e)) for e in err.errors()
-        ]
-        raise PolicyError(problems) from None
+        raise PolicyError(_problems(err, data, source)) from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -121,22 +141,34 @@ def parse_override(text: str) -> tuple[str, Any]:
     return path, value
 
 
-def _set_path(data: dict[str, Any], path: str, value: Any, source: str) -> None:
+def _thaw(value: Any) -> Any:
+    """Plain, mutable containers (dicts and lists) of a dumped policy."""
+    if isinstance(value, dict):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any, source: str, started: set[int]) -> None:
+    """Set ``path`` in ``data``. Keys must exist, except inside optional tables that were unset
+    and are being started by this override (their ids are in ``started``)."""
     node: Any = data
     parts = path.split(".")
-    fresh = False  # inside an optional table that was unset: any key may be started
     for i, key in enumerate(parts):
         here = ".".join(parts[: i + 1])
         last = i == len(parts) - 1
         if isinstance(node, list):
             if not key.isdigit() or int(key) >= len(node):
-                raise PolicyError([Problem(source, here, f"no such list index (has {len(node)})")])
+                raise PolicyError(
+                    [Problem(source, here, f"no such list index (the list has {len(node)})")]
+                )
             if last:
                 node[int(key)] = value
                 return
             node = node[int(key)]
             continue
-        if not isinstance(node, dict) or (key not in node and not fresh):
+        if not isinstance(node, dict) or (key not in node and id(node) not in started):
             known = ", ".join(sorted(node)) if isinstance(node, dict) else "none"
             raise PolicyError(
                 [Problem(source, here, f"no such field to override (fields here: {known})")]
@@ -146,19 +178,18 @@ def _set_path(data: dict[str, Any], path: str, value: Any, source: str) -> None:
             return
         if node.get(key) is None:  # an optional table not set: start it empty
             node[key] = {}
-            fresh = True
+            started.add(id(node[key]))
         node = node[key]
 
 
-def override(
-    policy: Policy, overrides: Mapping[str, Any], source: str = "--set"
-) -> Policy:
+def override(policy: Policy, overrides: Mapping[str, Any], source: str = "--set") -> Policy:
     """A new policy with fields replaced by dotted path; validated again. Unknown paths fail."""
     if not overrides:
         return policy
-    data = policy.model_dump(mode="python")
+    data = _thaw(policy.model_dump(mode="python"))
+    started: set[int] = set()
     for path, value in overrides.items():
-        _set_path(data, path, value, source)
+        _set_path(data, path, value, source, started)
     return validate_policy(data, source)
 
 
@@ -169,6 +200,7 @@ def load_policy(path: Path | str, overrides: Mapping[str, Any] | None = None) ->
 
 
 def content_hash(policy: Policy) -> str:
-    """SHA-256 of the policy's canonical JSON: the identity the ledger checks evidence against."""
-    canonical = json.dumps(policy.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """SHA-256 of the policy's canonical JSON (fields in model order, rule tables in their
+    application order as written): the identity the ledger checks evidence against."""
+    canonical = json.dumps(policy.model_dump(mode="json"), separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

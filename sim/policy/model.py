@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, JsonValue, field_validator, model_validator
+from pydantic import AfterValidator, Field, JsonValue, field_validator, model_validator
 
-from sim.policy.base import MICROS, Caps, Frozen, Identifier, PosFloat
+from sim.policy.base import (
+    Caps,
+    Frozen,
+    FrozenDict,
+    Identifier,
+    Lax,
+    PosFloat,
+    ReadOnly,
+    whole_micros,
+)
 from sim.policy.burn import Burn
 from sim.policy.control import (
     Campaign,
@@ -33,6 +42,14 @@ SYSTEM_RULES = (
 """Rule ids the engine posts under besides the policy's own (which may not reuse them)."""
 
 
+def _deep_freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return FrozenDict({k: _deep_freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_deep_freeze(v) for v in value)
+    return value
+
+
 class Program(Frozen):
     """Programme identity and the value anchor."""
 
@@ -43,89 +60,105 @@ class Program(Frozen):
     """Currency value of one point (the anchor)."""
     campaign_stacking: Literal["multiply", "max", "add"] = "max"
     """How several campaign multipliers on the same points combine."""
-    groups: tuple[Identifier, ...] = ("all",)
+    groups: Annotated[tuple[Identifier, ...], Lax] = ("all",)
     """Experiment groups members can be assigned to (campaign audiences refer to them)."""
     transferable: bool = False
 
-    @field_validator("point_value")
-    @classmethod
-    def _exact(cls, value: float) -> float:
-        if abs(value * MICROS - round(value * MICROS)) > 1e-6:
-            raise ValueError(f"point_value(={value}) must be a whole number of micro-units")
-        return value
+    _exact = field_validator("point_value")(whole_micros)
 
 
 class Policy(Frozen):
     """A loyalty programme's complete rules. Build with :func:`sim.policy.load_policy`."""
 
     program: Program
-    earn: dict[Identifier, EarnRule] = {}
+    earn: Annotated[dict[Identifier, EarnRule], ReadOnly] = FrozenDict()
     caps: Caps = Caps()
-    campaigns: dict[Identifier, Campaign] = {}
+    campaigns: Annotated[dict[Identifier, Campaign], ReadOnly] = FrozenDict()
     burn: Burn = Burn()
     tiering: Tiering = Tiering()
-    tiers: dict[Identifier, Tier] = Field(min_length=1)
+    tiers: Annotated[dict[Identifier, Tier], ReadOnly, Field(min_length=1)]
     expiry: Expiry = Expiry()
     freeze: Freeze = Freeze()
     refunds: Refunds = Refunds()
     dynamic_value: DynamicValue | None = None
     interest: Interest | None = None
     cost: CostModel = CostModel()
-    meta: dict[str, JsonValue] = {}
+    meta: Annotated[dict[str, JsonValue], AfterValidator(_deep_freeze)] = FrozenDict()
     """Free-form notes: the source, and the outcomes the source reports."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
-        problems: list[str] = []
-        thresholds = [t.threshold for t in self.tiers.values()]
-        if thresholds[0] != 0:
-            problems.append(f"tiers: the first tier's threshold must be 0, got {thresholds[0]:g}")
-        for (a, ta), (b, tb) in zip(
-            list(self.tiers.items()), list(self.tiers.items())[1:], strict=False
-        ):
+        problems = self._cross_field_problems()
+        if problems:
+            raise ValueError("\n".join(f"{path}: {msg}" for path, msg in problems))
+        return self
+
+    def _cross_field_problems(self) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        tiers = list(self.tiers.items())
+        if tiers[0][1].threshold != 0:
+            problems.append(
+                (
+                    f"tiers.{tiers[0][0]}.threshold",
+                    f"the first tier's threshold must be 0 (got {tiers[0][1].threshold:g})",
+                )
+            )
+        for (a, ta), (b, tb) in zip(tiers, tiers[1:], strict=False):
             if tb.threshold <= ta.threshold:
                 problems.append(
-                    f"tiers.{b}.threshold(={tb.threshold:g}) must be above "
-                    f"tiers.{a}.threshold(={ta.threshold:g}): thresholds overlap"
+                    (
+                        f"tiers.{b}.threshold",
+                        f"{tb.threshold:g} must be above "
+                        f"tiers.{a}.threshold ({ta.threshold:g}): tier thresholds overlap",
+                    )
                 )
         reserved = set(SYSTEM_RULES) | set(self.burn_rule_ids())
-        for rule_id in list(self.earn) + list(self.campaigns):
-            if rule_id in reserved:
-                problems.append(f"earn/campaigns: {rule_id!r} is a reserved rule id")
-        clash = set(self.earn) & set(self.campaigns)
-        for rule_id in sorted(clash):
-            problems.append(f"campaigns.{rule_id}: the id is also an earn rule's id")
+        for table, ids in (("earn", self.earn), ("campaigns", self.campaigns)):
+            for rule_id in ids:
+                if rule_id in reserved:
+                    problems.append(
+                        (
+                            f"{table}.{rule_id}",
+                            f"{rule_id!r} is reserved for the engine's own "
+                            f"postings ({', '.join(SYSTEM_RULES)})",
+                        )
+                    )
+        for rule_id in self.earn:
+            if rule_id in self.campaigns:
+                problems.append((f"campaigns.{rule_id}", "the id is also an earn rule's id"))
         for name, camp in self.campaigns.items():
             for rule in camp.rules:
                 if rule not in self.earn:
-                    problems.append(f"campaigns.{name}.rules: no earn rule {rule!r}")
+                    problems.append((f"campaigns.{name}.rules", f"no earn rule {rule!r}"))
             for tier in camp.tiers:
                 if tier not in self.tiers:
-                    problems.append(f"campaigns.{name}.tiers: no tier {tier!r}")
+                    problems.append((f"campaigns.{name}.tiers", f"no tier {tier!r}"))
             for group in camp.groups:
                 if group not in self.program.groups:
-                    problems.append(f"campaigns.{name}.groups: no group {group!r} in program.groups")
+                    problems.append(
+                        (f"campaigns.{name}.groups", f"no group {group!r} in program.groups")
+                    )
         for item_id, item in self.burn.catalogue.items():
             if item.min_tier is not None and item.min_tier not in self.tiers:
-                problems.append(f"burn.catalogue.{item_id}.min_tier: no tier {item.min_tier!r}")
-        for rule_id, rule in self.earn.items():
-            if isinstance(rule, MentorShareRule):
-                for ref in rule.rules:
+                problems.append(
+                    (f"burn.catalogue.{item_id}.min_tier", f"no tier {item.min_tier!r}")
+                )
+        for rule_id, earn_rule in self.earn.items():
+            if isinstance(earn_rule, MentorShareRule):
+                for ref in earn_rule.rules:
                     if ref not in self.earn or isinstance(self.earn[ref], MentorShareRule):
                         problems.append(
-                            f"earn.{rule_id}.rules: {ref!r} is not an earn rule it can share"
+                            (f"earn.{rule_id}.rules", f"{ref!r} is not an earn rule it can share")
                         )
-            if isinstance(rule, PurchaseRule):
-                for cat in rule.category_multipliers:
-                    if cat == "default":
-                        problems.append(
-                            f"earn.{rule_id}.category_multipliers: 'default' is reserved"
-                        )
+            if isinstance(earn_rule, PurchaseRule) and "default" in earn_rule.category_multipliers:
+                problems.append(
+                    (f"earn.{rule_id}.category_multipliers", "'default' is a reserved category")
+                )
         if len(set(self.program.groups)) != len(self.program.groups):
-            problems.append("program.groups: group names must be unique")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+            problems.append(("program.groups", "group names must be unique"))
+        if self.expiry.mode == "never" and self.expiry.reminders:
+            problems.append(("expiry.reminders", "points never expire: there is nothing to remind"))
+        return problems
 
     def burn_rule_ids(self) -> list[str]:
         """Rule ids of the burn side, as they appear on postings."""
