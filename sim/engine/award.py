@@ -60,66 +60,62 @@ def campaign_active(c: CompiledCampaign, day: int) -> bool:
 
 
 def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I64]:
-    """(points with tier and birthday multipliers, campaign extra, campaign rule id or -1)."""
-    cp = ctx.cp
-    n = len(base)
-    boosted, extra, lead = base.copy(), np.zeros(n, np.int64), np.full(n, -1, np.int64)
-    active = [c for c in cp.campaigns if campaign_active(c, ctx.day)]
-    touched = cp.rule_boostable.copy()
-    for c in active:
-        touched |= c.boosts
-    sub = np.flatnonzero(touched[rule])
-    if len(sub) == 0:
-        return boosted, extra, lead
-    b, e, ld = _multiply_some(ctx, active, rule[sub], member[sub], base[sub])
-    boosted[sub], extra[sub], lead[sub] = b, e, ld
-    return boosted, extra, lead
+    """(points with tier and birthday multipliers, campaign extra, campaign rule id or -1).
 
-
-def _multiply_some(
-    ctx: Ctx, active: list[CompiledCampaign], rule: I64, member: I64, base: I64
-) -> tuple[I64, I64, I64]:
+    Work is done only on the rows a multiplier can touch: boostable rules for tiers, and the
+    audience of each campaign active today."""
     cp, ms = ctx.cp, ctx.ms
     n = len(base)
-    tier = ms.tier[member].astype(np.int64)
-    bday = ms.birth_month[member] == ctx.month_of_year
-    tier_f = np.where(
-        cp.rule_boostable[rule], cp.tier_mult[tier] * np.where(bday, cp.tier_bday[tier], 1.0), 1.0
-    )
-    boosted = np.floor(base * tier_f + EPS).astype(np.int64)
+    boosted = base.copy()
+    tier_f = np.ones(n)
+    rows = np.flatnonzero(cp.rule_boostable[rule])
+    if len(rows) and (cp.tier_mult != 1).any() | (cp.tier_bday != 1).any():
+        tier = ms.tier[member[rows]].astype(np.int64)
+        f = cp.tier_mult[tier]
+        bday = ms.birth_month[member[rows]] == ctx.month_of_year
+        f = np.where(bday, f * cp.tier_bday[tier], f)
+        tier_f[rows] = f
+        boosted[rows] = np.floor(base[rows] * f + EPS).astype(np.int64)
+    extra = np.zeros(n, np.int64)
+    lead = np.full(n, -1, np.int64)
+    active = [c for c in cp.campaigns if campaign_active(c, ctx.day)]
+    if not active:
+        return boosted, extra, lead
     stacking = cp.policy.program.campaign_stacking
     camp_f = np.ones(n)
     bonus = np.zeros(n, np.int64)
-    lead = np.full(n, -1, np.int64)
     lead_mult = np.zeros(n)
-    any_hit = False
+    hit_any = np.zeros(n, bool)
     for c in active:
-        hit = c.boosts[rule]
-        if c.tiers is not None:
-            hit &= c.tiers[tier]
-        if c.groups is not None:
-            hit &= c.groups[ms.group[member]]
+        r = np.flatnonzero(c.boosts[rule])
+        m = member[r]
+        keep = np.ones(len(r), bool)
         if c.max_days_since_join is not None:
-            hit &= (ctx.day - ms.join_day[member]) < c.max_days_since_join
+            keep &= (ctx.day - ms.join_day[m]) < c.max_days_since_join
+        if c.tiers is not None:
+            keep &= c.tiers[ms.tier[m].astype(np.int64)]
+        if c.groups is not None:
+            keep &= c.groups[ms.group[m]]
         if c.birthday_month:
-            hit &= bday
-        if not hit.any():
+            keep &= ms.birth_month[m] == ctx.month_of_year
+        r = r[keep]
+        if len(r) == 0:
             continue
         if stacking == "multiply":
-            camp_f = np.where(hit, camp_f * c.multiplier, camp_f)
+            camp_f[r] *= c.multiplier
         elif stacking == "max":
-            camp_f = np.where(hit, np.maximum(camp_f, c.multiplier), camp_f)
+            camp_f[r] = np.maximum(camp_f[r], c.multiplier)
         else:
-            camp_f = np.where(hit, camp_f + (c.multiplier - 1.0), camp_f)
-        bonus += np.where(hit, c.bonus, 0)
-        better = hit & ((c.multiplier > lead_mult) | (lead < 0))
-        lead = np.where(better, c.rule_id, lead)
-        lead_mult = np.where(better, c.multiplier, lead_mult)
-        any_hit = True
-    if not any_hit:
-        return boosted, np.zeros(n, np.int64), lead
-    total = np.floor(base * tier_f * camp_f + EPS).astype(np.int64) + bonus
-    return boosted, np.maximum(total - boosted, 0), lead
+            camp_f[r] += c.multiplier - 1.0
+        bonus[r] += c.bonus
+        better = (c.multiplier > lead_mult[r]) | (lead[r] < 0)
+        lead[r[better]] = c.rule_id
+        lead_mult[r[better]] = c.multiplier
+        hit_any[r] = True
+    r = np.flatnonzero(hit_any)
+    total = np.floor(base[r] * tier_f[r] * camp_f[r] + EPS).astype(np.int64) + bonus[r]
+    extra[r] = np.maximum(total - boosted[r], 0)
+    return boosted, extra, lead
 
 
 def _reset_counters(ctx: Ctx, member: I64) -> None:
@@ -247,7 +243,7 @@ def _post(ctx: Ctx, parts: Parts) -> None:
     now = ~later
     j = ctx.journal
     if now.any():
-        p = parts.take(now)
+        p = parts if not later.any() else parts.take(now)
         um, up = j.post(
             p.member, p.rule, Account.ISSUED, Account.AVAILABLE, p.points, event=p.event
         )
@@ -263,26 +259,31 @@ def _post(ctx: Ctx, parts: Parts) -> None:
     if later.any():
         p = parts.take(later)
         release = np.where(
-            maturity[later], np.maximum(ev.ref[p.event], ctx.day + 1), ctx.day + delay[later]
+            maturity[later], np.maximum(ev.quantity[p.event], ctx.day + 1), ctx.day + delay[later]
         )
         j.post(p.member, p.rule, Account.ISSUED, Account.PENDING, p.points, event=p.event)
         ctx.ps.pending.append(p.member, release.astype(np.int64), p.points, p.rule, ev.ref[p.event])
-    _mentor(ctx, parts)
+    if ctx.cp.mentor and now.any():
+        pay_mentors(ctx, parts.member[now], parts.rule[now], parts.points[now], parts.event[now])
 
 
-def _mentor(ctx: Ctx, parts: Parts) -> None:
+def pay_mentors(ctx: Ctx, member: I64, rule_ids: I64, points: I64, event: I64 | int = -1) -> None:
+    """Mentor share: a referrer receives a share of the points that become available to the
+    members it referred (at once, or when delayed points are released, so points voided by a
+    refund inside the window are never shared). Paid as pending points due later."""
     ms = ctx.ms
     for rule_idx, rule, shared in ctx.cp.mentor:
-        sel = shared[parts.base] & (ms.referrer[parts.member] >= 0)
+        sel = shared[rule_ids] & (ms.referrer[member] >= 0)
         if rule.days is not None:
-            sel &= (ctx.day - ms.join_day[parts.member]) < rule.days
+            sel &= (ctx.day - ms.join_day[member]) < rule.days
         if not sel.any():
             continue
-        pts = np.floor(parts.points[sel] * rule.share + EPS).astype(np.int64)
-        mentor = ms.referrer[parts.member[sel]]
+        pts = np.floor(points[sel] * rule.share + EPS).astype(np.int64)
+        mentor = ms.referrer[member[sel]]
         keep = pts > 0
-        mentor, pts, event = mentor[keep], pts[keep], parts.event[sel][keep]
-        ctx.journal.post(mentor, rule_idx, Account.ISSUED, Account.PENDING, pts, event=event)
+        ev_idx = event[sel][keep] if isinstance(event, np.ndarray) else event
+        mentor, pts = mentor[keep], pts[keep]
+        ctx.journal.post(mentor, rule_idx, Account.ISSUED, Account.PENDING, pts, event=ev_idx)
         n = len(mentor)
         ctx.ps.pending.append(
             mentor,

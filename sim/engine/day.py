@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.engine import calendar as cal
-from sim.engine.award import apply_earn
+from sim.engine.award import apply_earn, pay_mentors
 from sim.engine.burn import apply_burns, apply_refunds, close_auctions
 from sim.engine.codes import Account, Kind
 from sim.engine.compiled import CompiledPolicy
@@ -95,8 +95,12 @@ def open_day(cp: CompiledPolicy, state: EngineState, day: int) -> DayResult:
         ps.gmv_days[d % 30] = 0
     ps.day = day
     ctx = _ctx(cp, state, day, None)
+    # Dated periods are expired before the release so the ring of lot buckets is current when
+    # released points are filed; the two touch disjoint periods, so the result is the same as
+    # releasing first (DESIGN.md section 3). Inactivity expiry follows the release.
+    _expire_periods(ctx)
     _release(ctx)
-    _expire(ctx)
+    _expire_inactive(ctx)
     return DayResult.of(ctx)
 
 
@@ -108,6 +112,7 @@ def _release(ctx: Ctx) -> None:
     m, pts, rule = pend.member[due], pend.points[due], pend.rule[due]
     um, up = ctx.journal.post(m, rule, Account.PENDING, Account.AVAILABLE, pts)
     credit_lots(ctx.ms, um, up, ctx.earn_slot())
+    pay_mentors(ctx, m, rule, pts)
     if ctx.cp.policy.tiering.measure == "points":
         q = ctx.cp.rule_qualifying[rule]
         add_qualifying(ctx, m[q], pts[q])
@@ -115,7 +120,7 @@ def _release(ctx: Ctx) -> None:
     pend.keep(~due)
 
 
-def _expire(ctx: Ctx) -> None:
+def _expire_periods(ctx: Ctx) -> None:
     scheme, ms, ps = ctx.cp.expiry, ctx.ms, ctx.ps
     rule = ctx.cp.rule("expiry")
     if scheme.periodic:
@@ -129,7 +134,12 @@ def _expire(ctx: Ctx) -> None:
             pts = ms.lots[m, slot]
             ctx.journal.post(m, rule, Account.AVAILABLE, Account.EXPIRED, pts)
             ms.lots[m, slot] = 0
-    elif scheme.mode == "inactivity":
+
+
+def _expire_inactive(ctx: Ctx) -> None:
+    scheme, ms = ctx.cp.expiry, ctx.ms
+    rule = ctx.cp.rule("expiry")
+    if scheme.mode == "inactivity":
         idle = ms.last_active < ctx.day - scheme.inactivity_days
         m = np.flatnonzero(idle & (ms.lots[:, 0] > 0))
         pts = ms.lots[m, 0]

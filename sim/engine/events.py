@@ -22,7 +22,8 @@ class DayEvents:
     - REFUND: ``amount`` refunded (micros), ``quantity`` points to reverse, ``ref`` order id.
     - CHECKIN: nothing else. ACTION: ``code`` index into ``sim.policy.ACTIONS``.
     - REFERRAL: ``code`` from :func:`sim.engine.codes.referral_code` (stage and role).
-    - INVESTMENT: ``amount`` (micros), ``ref`` maturity day number.
+    - INVESTMENT: ``amount`` (micros), ``quantity`` maturity day number, ``ref`` order id (a
+      REFUND of that order before maturity, e.g. an early withdrawal, voids the points).
     - REDEEM: ``code`` catalogue item, ``quantity`` units (>= 1).
     - CASH_OFFSET: ``amount`` order value (micros), ``quantity`` points wanted (0: the most allowed).
     - LOTTERY: ``draw`` a uniform number in [0, 1) drawn by the shell for this spin.

@@ -1,5 +1,9 @@
 """Engine state: struct-of-arrays per member, plus programme-wide tables.
 
+Two-dimensional member arrays (accounts, lots, qualifying months, counters) are shaped
+``(members, k)`` and stored column-major, so one account or lot bucket across members is
+contiguous: the day step mostly touches one column for many members.
+
 Arrays are indexed by member position ``0..n-1``. The engine's functions update the arrays they
 are given in place and touch nothing else; use :meth:`EngineState.copy` to keep a snapshot.
 """
@@ -175,11 +179,11 @@ def new_state(
         referrer=given(referrer, -1, np.int64),
         tier=vec(0, np.int8),
         frozen=np.zeros(n, bool),
-        acct=np.zeros((n, N_ACCOUNTS), np.int64),
+        acct=np.zeros((n, N_ACCOUNTS), np.int64, order="F"),
         debt=vec(0),
         shortfall=vec(0),
-        lots=np.zeros((n, cp.expiry.slots), np.int64),
-        qual=np.zeros((n, window), np.int64),
+        lots=np.zeros((n, cp.expiry.slots), np.int64, order="F"),
+        qual=np.zeros((n, window), np.int64, order="F"),
         qual_month=vec(month_index(start_day)),
         qual_total=vec(0),
         streak=vec(0),
@@ -188,12 +192,12 @@ def new_state(
         flags=vec(0),
         cap_day=vec(NEVER_DAY),
         cap_month=vec(NEVER_DAY),
-        rule_day=np.zeros((n, len(cp.cap_col)), np.int64),
-        rule_month=np.zeros((n, len(cp.cap_col)), np.int64),
+        rule_day=np.zeros((n, len(cp.cap_col)), np.int64, order="F"),
+        rule_month=np.zeros((n, len(cp.cap_col)), np.int64, order="F"),
         overall_day=vec(0),
         overall_month=vec(0),
-        task_progress=np.zeros((n, len(cp.task_col)), np.int64),
-        task_stamp=np.full((n, len(cp.task_col)), NEVER_DAY, np.int64),
+        task_progress=np.zeros((n, len(cp.task_col)), np.int64, order="F"),
+        task_stamp=np.full((n, len(cp.task_col)), NEVER_DAY, np.int64, order="F"),
     )
     program = ProgramState(
         day=start_day - 1,

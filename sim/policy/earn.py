@@ -154,8 +154,9 @@ class InvestmentRule(RuleBase):
 
 class MentorShareRule(RuleBase):
     """A mentor (the referrer) receives ``share`` of the points a referred member earns
-    from ``rules``, for ``days`` after the referred member joined (None: for ever).
-    Paid as pending points released the next day."""
+    from ``rules`` (their own points, not a campaign's extra), for ``days`` after the referred
+    member joined (None: for ever). Shared when the points become available (so delayed points
+    voided by a refund are never shared); paid as pending points due ``delay_days`` later."""
 
     kind: Literal["mentor_share"]
     channel: Identifier = "referral"
