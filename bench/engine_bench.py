@@ -110,15 +110,10 @@ def main() -> None:
 
     eng = n / float(np.median(engine_t))
     bare = n / float(np.median(bare_t))
-    print(
-        f"members={n:,} timed days={args.days} (after {args.warmup} warm-up days), events/day~{n_events:,}"
-    )
-    print(
-        f"engine day step: median {np.median(engine_t) * 1e3:.1f} ms, p90 {np.quantile(engine_t, 0.9) * 1e3:.1f} ms -> {eng / 1e6:.2f} M member-days/s"
-    )
-    print(
-        f"bare baseline:   median {np.median(bare_t) * 1e3:.1f} ms -> {bare / 1e6:.2f} M member-days/s"
-    )
+    med, p90 = np.median(engine_t) * 1e3, np.quantile(engine_t, 0.9) * 1e3
+    print(f"members={n:,}, {args.days} timed days after {args.warmup}, events/day ~{n_events:,}")
+    print(f"engine day step: median {med:.1f} ms, p90 {p90:.1f} ms -> {eng / 1e6:.2f} M/s")
+    print(f"bare baseline:   median {np.median(bare_t) * 1e3:.1f} ms -> {bare / 1e6:.2f} M/s")
     print(
         json.dumps(
             {

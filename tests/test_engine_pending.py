@@ -7,7 +7,6 @@ only when the investment matures, so that points cannot be farmed.
 
 from __future__ import annotations
 
-import pytest
 from engine_helpers import (
     Sim,
     adjust,

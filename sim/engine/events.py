@@ -25,7 +25,8 @@ class DayEvents:
     - INVESTMENT: ``amount`` (micros), ``quantity`` maturity day number, ``ref`` order id (a
       REFUND of that order before maturity, e.g. an early withdrawal, voids the points).
     - REDEEM: ``code`` catalogue item, ``quantity`` units (>= 1).
-    - CASH_OFFSET: ``amount`` order value (micros), ``quantity`` points wanted (0: the most allowed).
+    - CASH_OFFSET: ``amount`` order value (micros), ``quantity`` points wanted (0: the most
+      allowed).
     - LOTTERY: ``draw`` a uniform number in [0, 1) drawn by the shell for this spin.
     - BID: ``code`` auction lot, ``quantity`` points bid.
     - DONATE: ``quantity`` points. ADJUST: ``quantity`` points (+ credit, - debit).

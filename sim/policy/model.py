@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, JsonValue, field_validator, model_validator
@@ -103,7 +104,7 @@ class Policy(Frozen):
                     f"the first tier's threshold must be 0 (got {tiers[0][1].threshold:g})",
                 )
             )
-        for (a, ta), (b, tb) in zip(tiers, tiers[1:], strict=False):
+        for (a, ta), (b, tb) in itertools.pairwise(tiers):
             if tb.threshold <= ta.threshold:
                 problems.append(
                     (
