@@ -130,3 +130,33 @@ mode = "never"
     assert [int(x) for x in p.points] == [0, 0]
     assert (p.src == Account.ISSUED).all() and (p.dst == Account.REDEEMED).all()
     assert int(sim.state.members.acct.sum()) == 0
+
+
+def test_postings_carry_the_points_value_at_the_member_tier_and_the_cash_cost() -> None:
+    cp = repo_policy("ecommerce_super_points")
+    sim = Sim.start(cp, 2, "2026-03-02")
+    sim.set_tier(0, "gold")
+    result = sim.step("2026-03-02", batch(purchase(0, 100.0), purchase(1, 100.0)))
+    issued = result.postings.src == Account.ISSUED
+    by_member = {
+        int(m): (int(p), int(v))
+        for m, p, v in zip(
+            result.postings.member[issued],
+            result.postings.points[issued],
+            result.postings.value[issued],
+            strict=True,
+        )
+    }
+    # gold earns 1.5x and its points are worth 0.012 CNY; normal 1x at 0.01 CNY
+    assert by_member == {0: (150, 150 * 12_000), 1: (100, 100 * 10_000)}
+    offset = sim.step("2026-03-03", cash_offset(0, 100.0))
+    burn = offset.postings.dst == Account.REDEEMED
+    # 10% of 100 CNY at 0.012 allows 833 points; the balance (150) allows 100 in steps of 100
+    assert offset.postings.points[burn].tolist() == [100]
+    assert offset.postings.cost[burn].tolist() == [1_200_000]
+    sim.give("2026-03-04", {0: 1000})
+    offset = sim.step("2026-03-05", cash_offset(0, 100.0))
+    burn = offset.postings.dst == Account.REDEEMED
+    assert offset.postings.points[burn].tolist() == [800]
+    assert offset.postings.value[burn].tolist() == [800 * 12_000]
+    assert offset.postings.cost[burn].tolist() == [9_600_000]

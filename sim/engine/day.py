@@ -79,9 +79,9 @@ class DayResult:
 
 
 def _ctx(cp: CompiledPolicy, state: EngineState, day: int, events: DayEvents | None) -> Ctx:
-    return Ctx(
-        cp, state, day, events if events is not None else DayEvents.empty(), Journal(state.members)
-    )
+    value = np.floor(cp.tier_value * state.program.value_factor).astype(np.int64)
+    journal = Journal(state.members, value)
+    return Ctx(cp, state, day, events if events is not None else DayEvents.empty(), journal)
 
 
 def open_day(cp: CompiledPolicy, state: EngineState, day: int) -> DayResult:

@@ -122,14 +122,17 @@ class DayEvents:
 @dataclass
 class Postings:
     """The journal rows of one engine call: ``points`` move from account ``src`` to ``dst`` of
-    ``member`` under ``rule``; ``cost`` is the cash (micros) the programme pays for it;
-    ``event`` is the index of the causing event in the batch (-1 for scheduled work)."""
+    ``member`` under ``rule``; ``value`` is what those points are worth to the member (micros, at
+    the member's point value that day); ``cost`` is the cash (micros) the programme pays for it
+    (catalogue cost, cash offset, prize, donation, tier pack); ``event`` is the index of the
+    causing event in the batch (-1 for scheduled work)."""
 
     member: I64
     rule: I64
     src: I64
     dst: I64
     points: I64
+    value: I64
     cost: I64
     event: I64
 
@@ -139,7 +142,7 @@ class Postings:
     @classmethod
     def empty(cls) -> Postings:
         z = np.zeros(0, np.int64)
-        return cls(z, z, z, z, z, z, z)
+        return cls(z, z, z, z, z, z, z, z)
 
     @classmethod
     def concat(cls, parts: list[Postings]) -> Postings:

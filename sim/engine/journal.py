@@ -17,8 +17,10 @@ ArrayOrInt = I64 | int
 class Journal:
     """Collects an engine call's postings and applies each to the member accounts."""
 
-    def __init__(self, members: MemberState) -> None:
+    def __init__(self, members: MemberState, point_value: I64) -> None:
+        """``point_value``: micros per point by tier index, today."""
         self.members = members
+        self.point_value = point_value
         self._parts: list[Postings] = []
 
     def post(
@@ -50,10 +52,11 @@ class Journal:
                 return none
         acct = self.members.acct
         um, up = member_totals(member, pts, len(acct))
-        acct[um, Account.ISSUED if src == Account.ISSUED else src] += (
-            up if src == Account.ISSUED else -up
-        )
-        acct[um, dst] += up
+        if src == Account.ISSUED:
+            acct[:, Account.ISSUED][um] += up  # column views: contiguous (column-major state)
+        else:
+            acct[:, src][um] -= up
+        acct[:, dst][um] += up
         self._parts.append(
             Postings(
                 member=member.astype(np.int64, copy=False),
@@ -61,6 +64,7 @@ class Journal:
                 src=np.full(n, int(src), np.int64),
                 dst=np.full(n, int(dst), np.int64),
                 points=pts,
+                value=pts * self.point_value[self.members.tier[member]],
                 cost=cst.copy(),
                 event=np.broadcast_to(np.asarray(event, np.int64), (n,)).copy(),
             )
@@ -76,9 +80,14 @@ def credit_lots(members: MemberState, um: I64, up: I64, slot: int) -> None:
     down any debt first."""
     if len(um) == 0:
         return
-    pay = np.minimum(members.debt[um], up)
-    members.debt[um] -= pay
-    members.lots[um, slot] += up - pay
+    lot = members.lots[:, slot]
+    debt = members.debt[um]
+    if not debt.any():
+        lot[um] += up
+        return
+    pay = np.minimum(debt, up)
+    members.debt[um] = debt - pay
+    lot[um] += up - pay
 
 
 def debit_lots(members: MemberState, member: I64, points: I64, order: I64) -> I64:

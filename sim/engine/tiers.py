@@ -23,9 +23,10 @@ def roll_qualifying(ms: MemberState, member: I64, month: int) -> None:
     if len(member) == 0:
         return
     window = ms.qual.shape[1]
-    stale = member[ms.qual_month[member] < month]
-    if len(stale) == 0:
+    behind = ms.qual_month[member] < month
+    if not behind.any():
         return
+    stale = member[behind]
     gap = month - ms.qual_month[stale]
     for k in range(1, window + 1):
         # clear slot of month (stamp + k) for members at least k months behind
@@ -48,7 +49,7 @@ def add_qualifying(ctx: Ctx, member: I64, amount: I64, *, distinct: bool = False
     slot = ctx.month % ms.qual.shape[1]
     if distinct:
         roll_qualifying(ms, member, ctx.month)
-        ms.qual[member, slot] += amount
+        ms.qual[:, slot][member] += amount
         ms.qual_total[member] += amount
         return
     roll_qualifying(ms, unique_members(member, len(ms)), ctx.month)
@@ -56,10 +57,11 @@ def add_qualifying(ctx: Ctx, member: I64, amount: I64, *, distinct: bool = False
     scatter_add(ms.qual_total, member, amount)
 
 
-def target_tier(ctx: Ctx, member: I64) -> I64:
+def target_tier(ctx: Ctx, member: I64, *, rolled: bool = False) -> I64:
     """The tier each member's qualifying total over the window reaches."""
     ms = ctx.ms
-    roll_qualifying(ms, member, ctx.month)
+    if not rolled:
+        roll_qualifying(ms, member, ctx.month)
     total = ms.qual_total[member]
     return (np.searchsorted(ctx.cp.tier_threshold, total, side="right") - 1).astype(np.int64)
 
@@ -68,11 +70,15 @@ def upgrade_now(ctx: Ctx, member: I64, *, distinct: bool = False) -> None:
     """Immediate upgrades for members whose qualifying total just grew."""
     if ctx.cp.policy.tiering.upgrade != "immediate" or len(ctx.cp.tier_names) == 1:
         return
-    m = member if distinct else unique_members(member, len(ctx.ms))
-    m = m[ctx.ms.tier[m] < len(ctx.cp.tier_names) - 1]
+    ms = ctx.ms
+    m = member if distinct else unique_members(member, len(ms))
+    roll_qualifying(ms, m, ctx.month)
+    # cheap screen: only members past their next tier's threshold need the full search
+    next_threshold = np.append(ctx.cp.tier_threshold[1:], np.inf)
+    m = m[ms.qual_total[m] >= next_threshold[ms.tier[m].astype(np.int64)]]
     if len(m) == 0:
         return
-    target = target_tier(ctx, m)
+    target = target_tier(ctx, m, rolled=True)
     up = target > ctx.ms.tier[m]
     if up.any():
         _change(ctx, m[up], target[up])
