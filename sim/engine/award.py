@@ -262,7 +262,9 @@ def _post(ctx: Ctx, parts: Parts) -> None:
             maturity[later], np.maximum(ev.quantity[p.event], ctx.day + 1), ctx.day + delay[later]
         )
         j.post(p.member, p.rule, Account.ISSUED, Account.PENDING, p.points, event=p.event)
-        ctx.ps.pending.append(p.member, release.astype(np.int64), p.points, p.rule, ev.ref[p.event])
+        ctx.ps.pending.append(
+            member=p.member, release=release, points=p.points, rule=p.rule, ref=ev.ref[p.event]
+        )
     if ctx.cp.mentor and now.any():
         pay_mentors(ctx, parts.member[now], parts.rule[now], parts.points[now], parts.event[now])
 
@@ -284,11 +286,6 @@ def pay_mentors(ctx: Ctx, member: I64, rule_ids: I64, points: I64, event: I64 | 
         ev_idx = event[sel][keep] if isinstance(event, np.ndarray) else event
         mentor, pts = mentor[keep], pts[keep]
         ctx.journal.post(mentor, rule_idx, Account.ISSUED, Account.PENDING, pts, event=ev_idx)
-        n = len(mentor)
         ctx.ps.pending.append(
-            mentor,
-            np.full(n, ctx.day + rule.delay_days, np.int64),
-            pts,
-            np.full(n, rule_idx, np.int64),
-            np.full(n, -1, np.int64),
+            member=mentor, release=ctx.day + rule.delay_days, points=pts, rule=rule_idx, ref=-1
         )

@@ -192,7 +192,9 @@ def _round(ctx: Ctx, sel: I64) -> None:
 
     bids = (kind == Kind.BID) & (status == Status.OK)
     if bids.any():
-        ps.bids.append(m[bids], code[bids], qty[bids], ctx.day, ev.seq[sel][bids])
+        ps.bids.append(
+            member=m[bids], lot=code[bids], points=qty[bids], day=ctx.day, seq=ev.seq[sel][bids]
+        )
 
     ok = (status == Status.OK) & (kind != Kind.BID)
     if ok.any():

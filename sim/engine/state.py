@@ -26,25 +26,25 @@ I32 = npt.NDArray[np.int32]
 NEVER_DAY = -(2**30)
 
 
-@dataclass
-class Pending:
-    """Points issued but not yet available: released on ``release`` (a day number)."""
+def _col() -> I64:
+    return np.zeros(0, np.int64)
 
-    member: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    release: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    points: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    rule: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    ref: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+
+@dataclass
+class Table:
+    """A programme-wide table of int64 columns (rows are appended and filtered, never edited
+    one by one)."""
+
+    member: I64 = field(default_factory=_col)
 
     def __len__(self) -> int:
         return len(self.member)
 
-    def append(self, member: I64, release: I64, points: I64, rule: I64, ref: I64) -> None:
-        self.member = np.concatenate([self.member, member])
-        self.release = np.concatenate([self.release, release])
-        self.points = np.concatenate([self.points, points])
-        self.rule = np.concatenate([self.rule, rule])
-        self.ref = np.concatenate([self.ref, ref])
+    def append(self, **columns: I64 | int) -> None:
+        n = len(np.atleast_1d(columns["member"]))
+        for f in fields(self):
+            new = np.broadcast_to(np.asarray(columns[f.name], np.int64), (n,))
+            setattr(self, f.name, np.concatenate([getattr(self, f.name), new]))
 
     def keep(self, mask: npt.NDArray[np.bool_]) -> None:
         for f in fields(self):
@@ -52,28 +52,24 @@ class Pending:
 
 
 @dataclass
-class Bids:
-    """Sealed auction bids waiting for their lot to close."""
+class Pending(Table):
+    """Points issued but not yet available: released on day ``release``; ``ref`` is the order
+    (or investment) they came from, -1 for none."""
 
-    member: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    lot: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    points: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    day: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    seq: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    release: I64 = field(default_factory=_col)
+    points: I64 = field(default_factory=_col)
+    rule: I64 = field(default_factory=_col)
+    ref: I64 = field(default_factory=_col)
 
-    def __len__(self) -> int:
-        return len(self.member)
 
-    def append(self, member: I64, lot: I64, points: I64, day: int, seq: I64) -> None:
-        self.member = np.concatenate([self.member, member])
-        self.lot = np.concatenate([self.lot, lot])
-        self.points = np.concatenate([self.points, points])
-        self.day = np.concatenate([self.day, np.full(len(member), day, np.int64)])
-        self.seq = np.concatenate([self.seq, seq])
+@dataclass
+class Bids(Table):
+    """Sealed auction bids waiting for their lot to close (``day`` and ``seq`` order ties)."""
 
-    def keep(self, mask: npt.NDArray[np.bool_]) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name)[mask])
+    lot: I64 = field(default_factory=_col)
+    points: I64 = field(default_factory=_col)
+    day: I64 = field(default_factory=_col)
+    seq: I64 = field(default_factory=_col)
 
 
 @dataclass
