@@ -1,0 +1,38 @@
+"""The benchmark scripts run and end with a JSON line of figures (speed is not asserted here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_engine_bench_prints_its_figures_as_json() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "bench/engine_bench.py",
+            "--members",
+            "20000",
+            "--days",
+            "3",
+            "--warmup",
+            "3",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    assert figures["members"] == 20000
+    assert figures["events_per_day"] > 20000 * 0.3
+    assert figures["engine_member_days_per_s"] > 0
+    assert figures["bare_member_days_per_s"] > 0
