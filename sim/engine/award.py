@@ -20,7 +20,7 @@ from sim.engine.context import Ctx
 from sim.engine.earn import EPS, Activity, record_activity, rule_candidates
 from sim.engine.groups import scatter_add, unique_members
 from sim.engine.journal import credit_lots
-from sim.engine.tiers import add_qualifying, upgrade_now
+from sim.engine.tiers import add_qualifying, benefit_tier, upgrade_now
 from sim.policy.earn import InvestmentRule
 
 I64 = npt.NDArray[np.int64]
@@ -70,7 +70,7 @@ def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I6
     tier_f = np.ones(n)
     rows = np.flatnonzero(cp.rule_boostable[rule])
     if len(rows) and (cp.tier_mult != 1).any() | (cp.tier_bday != 1).any():
-        tier = ms.tier[member[rows]].astype(np.int64)
+        tier = benefit_tier(ctx, member[rows])
         f = cp.tier_mult[tier]
         bday = ms.birth_month[member[rows]] == ctx.month_of_year
         f = np.where(bday, f * cp.tier_bday[tier], f)
@@ -93,7 +93,7 @@ def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I6
         if c.max_days_since_join is not None:
             keep &= (ctx.day - ms.join_day[m]) < c.max_days_since_join
         if c.tiers is not None:
-            keep &= c.tiers[ms.tier[m].astype(np.int64)]
+            keep &= c.tiers[benefit_tier(ctx, m)]
         if c.groups is not None:
             keep &= c.groups[ms.group[m]]
         if c.birthday_month:

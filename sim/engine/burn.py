@@ -14,7 +14,7 @@ from sim.engine.codes import BURN_KIND, Account, Kind, Status
 from sim.engine.context import Ctx
 from sim.engine.groups import cumsum_in_group, group_sum, rank_in_group
 from sim.engine.journal import credit_lots, debit_lots
-from sim.engine.tiers import add_qualifying
+from sim.engine.tiers import add_qualifying, benefit_tier
 
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
@@ -75,14 +75,38 @@ def apply_refunds(ctx: Ctx) -> None:
 
 
 def apply_burns(ctx: Ctx) -> None:
+    """Burns in arrival order. Members whose requests compete for the last units of a limited
+    item are served one event at a time in arrival order; everyone else in rounds."""
     ev = ctx.events
     is_burn = BURN_KIND[ev.kind] | ((ev.kind == Kind.ADJUST) & (ev.quantity < 0))
     idx = np.flatnonzero(is_burn)
     if len(idx) == 0:
         return
+    contended = _contended_members(ctx, idx)
+    if contended is not None:
+        one_by_one = np.isin(ev.member[idx], contended)
+        for i in idx[one_by_one]:
+            _round(ctx, np.array([i], np.int64))
+        idx = idx[~one_by_one]
+        if len(idx) == 0:
+            return
     rank = rank_in_group(ev.member[idx])
     for r in range(1, int(rank.max()) + 1):
         _round(ctx, idx[rank == r])
+
+
+def _contended_members(ctx: Ctx, idx: I64) -> I64 | None:
+    """Members requesting an item whose stock is above zero but below today's requests (who
+    gets the last units then depends on arrival order across members), or None."""
+    ev, stock = ctx.events, ctx.ps.stock
+    red = idx[(ev.kind[idx] == Kind.REDEEM) & (ev.code[idx] >= 0) & (ev.code[idx] < len(stock))]
+    if len(red) == 0:
+        return None
+    items, demand = group_sum(ev.code[red], np.maximum(ev.quantity[red], 1))
+    tight = items[(stock[items] > 0) & (demand > stock[items])]
+    if len(tight) == 0:
+        return None
+    return np.unique(ev.member[red[np.isin(ev.code[red], tight)]])
 
 
 def _round(ctx: Ctx, sel: I64) -> None:
@@ -90,7 +114,7 @@ def _round(ctx: Ctx, sel: I64) -> None:
     pol = cp.policy
     m, kind, code, qty = ev.member[sel], ev.kind[sel], ev.code[sel], ev.quantity[sel]
     n = len(sel)
-    tier = ms.tier[m].astype(np.int64)
+    tier = benefit_tier(ctx, m)
     bal = ms.lots[m].sum(axis=1) - ms.debt[m]
     need = np.zeros(n, np.int64)
     cost = np.zeros(n, np.int64)

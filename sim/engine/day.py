@@ -110,6 +110,7 @@ def _release(ctx: Ctx) -> None:
     if not due.any():
         return
     m, pts, rule = pend.member[due], pend.points[due], pend.rule[due]
+    pend.keep(~due)  # before paying mentors, who are paid by appending pending rows
     um, up = ctx.journal.post(m, rule, Account.PENDING, Account.AVAILABLE, pts)
     credit_lots(ctx.ms, um, up, ctx.earn_slot())
     pay_mentors(ctx, m, rule, pts)
@@ -117,7 +118,6 @@ def _release(ctx: Ctx) -> None:
         q = ctx.cp.rule_qualifying[rule]
         add_qualifying(ctx, m[q], pts[q])
         upgrade_now(ctx, m[q])
-    pend.keep(~due)
 
 
 def _expire_periods(ctx: Ctx) -> None:

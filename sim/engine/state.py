@@ -81,6 +81,8 @@ class MemberState:
     group: npt.NDArray[np.int16]
     referrer: I64  # member position of the referrer, -1 none
     tier: npt.NDArray[np.int8]
+    tier_open: npt.NDArray[np.int8]  # tier when ``tier_day`` opened (benefits follow it that day)
+    tier_day: I64  # day of the member's last tier change
     frozen: npt.NDArray[np.bool_]
     acct: I64  # (n, N_ACCOUNTS)
     debt: I64  # points owed after a clawback beyond the balance (available = lots - debt)
@@ -174,6 +176,8 @@ def new_state(
         group=given(group, 0, np.int16),
         referrer=given(referrer, -1, np.int64),
         tier=vec(0, np.int8),
+        tier_open=vec(0, np.int8),
+        tier_day=vec(NEVER_DAY),
         frozen=np.zeros(n, bool),
         acct=np.zeros((n, N_ACCOUNTS), np.int64, order="F"),
         debt=vec(0),

@@ -104,6 +104,20 @@ def review(ctx: Ctx) -> None:
         _change(ctx, m[changed], new[changed])
 
 
+def benefit_tier(ctx: Ctx, member: I64) -> I64:
+    """The tier whose benefits (multipliers, point value, tier-only items, campaign audiences)
+    apply to members today: the tier they held when the day opened. A change made today takes
+    effect tomorrow, so splitting a day's events into batches never changes the result."""
+    ms = ctx.ms
+    changed_today = ms.tier_day[member] == ctx.day
+    return np.where(changed_today, ms.tier_open[member], ms.tier[member]).astype(np.int64)
+
+
 def _change(ctx: Ctx, member: I64, new: I64) -> None:
-    ctx.tier_changes.append((member.copy(), ctx.ms.tier[member].astype(np.int64), new.copy()))
-    ctx.ms.tier[member] = new
+    ms = ctx.ms
+    old = ms.tier[member]
+    first = ms.tier_day[member] != ctx.day
+    ms.tier_open[member[first]] = old[first]
+    ms.tier_day[member] = ctx.day
+    ctx.tier_changes.append((member.copy(), old.astype(np.int64), new.copy()))
+    ms.tier[member] = new

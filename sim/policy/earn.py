@@ -168,6 +168,11 @@ class MentorShareRule(RuleBase):
 
     @model_validator(mode="after")
     def _delay(self) -> MentorShareRule:
+        if self.caps != Caps() or self.overall_cap:
+            raise ValueError(
+                "caps and overall_cap do not apply to mentor_share (it pays another member; "
+                "limit it with share and days)"
+            )
         if self.delay_days < 1:
             raise ValueError("mentor share is paid to another member: delay_days must be >= 1")
         return self
