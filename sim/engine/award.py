@@ -87,11 +87,16 @@ def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I6
     lead_mult = np.zeros(n)
     hit_any = np.zeros(n, bool)
     for c in active:
-        r = np.flatnonzero(c.boosts[rule])
-        m = member[r]
+        boosted_rule = c.boosts[rule]
+        if boosted_rule.all():
+            r, m = np.arange(n), member
+        else:
+            r = np.flatnonzero(boosted_rule)
+            m = member[r]
         keep = np.ones(len(r), bool)
         if c.max_days_since_join is not None:
-            keep &= (ctx.day - ms.join_day[m]) < c.max_days_since_join
+            recent = ms.join_day > ctx.day - c.max_days_since_join  # small: one byte a member
+            keep &= recent[m]
         if c.tiers is not None:
             keep &= c.tiers[benefit_tier(ctx, m)]
         if c.groups is not None:

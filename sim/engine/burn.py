@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.engine.codes import BURN_KIND, Account, Kind, Status
+from sim.engine.compiled import UNLIMITED
 from sim.engine.context import Ctx
 from sim.engine.groups import cumsum_in_group, group_sum, rank_in_group
 from sim.engine.journal import credit_lots, debit_lots
@@ -96,17 +97,43 @@ def apply_burns(ctx: Ctx) -> None:
 
 
 def _contended_members(ctx: Ctx, idx: I64) -> I64 | None:
-    """Members requesting an item whose stock is above zero but below today's requests (who
-    gets the last units then depends on arrival order across members), or None."""
-    ev, stock = ctx.events, ctx.ps.stock
-    red = idx[(ev.kind[idx] == Kind.REDEEM) & (ev.code[idx] >= 0) & (ev.code[idx] < len(stock))]
+    """Members whose requests compete for the last units of a limited item, or None.
+
+    An item is contended when its stock is above zero but below the units asked for by
+    requests that could succeed (the member's balance at the start of the burns covers the
+    price, the member is not frozen and holds the tier): only then does arrival order across
+    members decide who gets the last units."""
+    ev, cp, ms, stock = ctx.events, ctx.cp, ctx.ms, ctx.ps.stock
+    code = ev.code[idx]
+    red = idx[(ev.kind[idx] == Kind.REDEEM) & (code >= 0) & (code < len(stock))]
     if len(red) == 0:
         return None
-    items, demand = group_sum(ev.code[red], np.maximum(ev.quantity[red], 1))
-    tight = items[(stock[items] > 0) & (demand > stock[items])]
+    item = ev.code[red]
+    limited = (stock[item] > 0) & (stock[item] < UNLIMITED)
+    red, item = red[limited], item[limited]
+    if len(red) == 0:
+        return None
+    m = ev.member[red]
+    units = np.maximum(ev.quantity[red], 1)
+    balance = ms.lots[m].sum(axis=1) - ms.debt[m]
+    feasible = (
+        (balance >= _price(ctx, item) * units)
+        & ~ms.frozen[m]
+        & (benefit_tier(ctx, m) >= cp.item_min_tier[item])
+    )
+    items, demand = group_sum(item[feasible], units[feasible])
+    tight = items[demand > stock[items]]
     if len(tight) == 0:
         return None
-    return np.unique(ev.member[red[np.isin(ev.code[red], tight)]])
+    return np.unique(m[np.isin(item, tight)])
+
+
+def _price(ctx: Ctx, item: I64) -> I64:
+    """Points price of one unit of each catalogue item today (points day discount applied)."""
+    day = ctx.cp.policy.burn.points_day
+    factor = day.price_factor if day and ctx.day_of_month == day.day_of_month else 1.0
+    price: I64 = np.ceil(ctx.cp.item_points[item] * factor - 1e-9).astype(np.int64)
+    return price
 
 
 def _round(ctx: Ctx, sel: I64) -> None:
@@ -132,10 +159,7 @@ def _round(ctx: Ctx, sel: I64) -> None:
         c = np.where(valid, code, 0)
         if n_items:
             units = np.maximum(qty, 1)
-            factor = 1.0
-            if pol.burn.points_day and ctx.day_of_month == pol.burn.points_day.day_of_month:
-                factor = pol.burn.points_day.price_factor
-            price = np.ceil(cp.item_points[c] * factor - 1e-9).astype(np.int64) * units
+            price = _price(ctx, c) * units
             need = np.where(valid, price, need)
             cost = np.where(valid, cp.item_cost[c] * units, cost)
             rule = np.where(valid, cp.rule_ids.index("item:" + cp.item_ids[0]) + c, rule)

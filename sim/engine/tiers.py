@@ -72,7 +72,7 @@ def upgrade_now(ctx: Ctx, member: I64, *, distinct: bool = False) -> None:
         return
     ms = ctx.ms
     m = member if distinct else unique_members(member, len(ms))
-    roll_qualifying(ms, m, ctx.month)
+    roll_qualifying(ms, m, ctx.month)  # a no-op after add_qualifying, bar one gather
     # cheap screen: only members past their next tier's threshold need the full search
     next_threshold = np.append(ctx.cp.tier_threshold[1:], np.inf)
     m = m[ms.qual_total[m] >= next_threshold[ms.tier[m].astype(np.int64)]]
