@@ -352,3 +352,36 @@ def test_overall_monthly_cap_counts_all_rules_and_resets_next_month() -> None:
     assert earned(sim.step("2026-03-31", purchase(0, 10.0))) == [0]
     assert earned(sim.step("2026-04-01", purchase(0, 600.0))) == [600]
     assert sim.available(0) == 1600
+
+
+def test_a_rule_monthly_cap_counts_only_points_paid_under_the_overall_cap() -> None:
+    cp = compiled(
+        """
+[program]
+name = "caps"
+point_value = 0.01
+
+[earn.share]
+kind = "action"
+action = "share"
+points = 10
+caps = { monthly = 100 }
+
+[caps]
+daily = 30
+
+[tiers.member]
+threshold = 0
+"""
+    )
+    sim = Sim.start(cp, 1, "2026-03-02")
+    # five shares a day: the overall daily cap pays 30 of the 50 asked for
+    first = sim.step("2026-03-02", batch(*[action(0, "share") for _ in range(5)]))
+    assert earned(first) == [10, 10, 10, 0, 0]
+    # the monthly rule cap (100) must count the 30 paid, not the 50 asked: 3 more days of 30,
+    # then 10 on the fourth
+    paid = [
+        sum(earned(sim.step(f"2026-03-0{d}", batch(*[action(0, "share")] * 5))))
+        for d in (3, 4, 5, 6)
+    ]
+    assert paid == [30, 30, 10, 0]

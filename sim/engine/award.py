@@ -59,43 +59,34 @@ def campaign_active(c: CompiledCampaign, day: int) -> bool:
     return c.start <= (date.year, date.month, date.day) <= c.end
 
 
-def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I64]:
-    """(points with tier and birthday multipliers, campaign extra, campaign rule id or -1).
+def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I64, I64]:
+    """Points with tier and birthday multipliers (per row), and the campaign extras as sparse
+    rows: (boosted, rows hit by a campaign, extra points of those rows, campaign rule id).
 
     Work is done only on the rows a multiplier can touch: boostable rules for tiers, and the
     audience of each campaign active today."""
     cp, ms = ctx.cp, ctx.ms
-    n = len(base)
     boosted = base.copy()
-    tier_f = np.ones(n)
     rows = np.flatnonzero(cp.rule_boostable[rule])
-    if len(rows) and (cp.tier_mult != 1).any() | (cp.tier_bday != 1).any():
+    tier_f = np.ones(len(rows))
+    if len(rows) and ((cp.tier_mult != 1).any() or (cp.tier_bday != 1).any()):
         tier = benefit_tier(ctx, member[rows])
-        f = cp.tier_mult[tier]
+        tier_f = cp.tier_mult[tier]
         bday = ms.birth_month[member[rows]] == ctx.month_of_year
-        f = np.where(bday, f * cp.tier_bday[tier], f)
-        tier_f[rows] = f
-        boosted[rows] = np.floor(base[rows] * f + EPS).astype(np.int64)
-    extra = np.zeros(n, np.int64)
-    lead = np.full(n, -1, np.int64)
+        tier_f = np.where(bday, tier_f * cp.tier_bday[tier], tier_f)
+        boosted[rows] = np.floor(base[rows] * tier_f + EPS).astype(np.int64)
+    none = np.zeros(0, np.int64)
     active = [c for c in cp.campaigns if campaign_active(c, ctx.day)]
     if not active:
-        return boosted, extra, lead
-    stacking = cp.policy.program.campaign_stacking
-    camp_f = np.ones(n)
-    bonus = np.zeros(n, np.int64)
-    lead_mult = np.zeros(n)
-    hit_any = np.zeros(n, bool)
+        return boosted, none, none, none
+    hits: list[tuple[I64, CompiledCampaign]] = []
     for c in active:
         boosted_rule = c.boosts[rule]
-        if boosted_rule.all():
-            r, m = np.arange(n), member
-        else:
-            r = np.flatnonzero(boosted_rule)
-            m = member[r]
+        r = np.arange(len(rule)) if boosted_rule.all() else np.flatnonzero(boosted_rule)
+        m = member[r]
         keep = np.ones(len(r), bool)
         if c.max_days_since_join is not None:
-            recent = ms.join_day > ctx.day - c.max_days_since_join  # small: one byte a member
+            recent = ms.join_day > ctx.day - c.max_days_since_join  # one byte a member
             keep &= recent[m]
         if c.tiers is not None:
             keep &= c.tiers[benefit_tier(ctx, m)]
@@ -103,24 +94,34 @@ def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I6
             keep &= c.groups[ms.group[m]]
         if c.birthday_month:
             keep &= ms.birth_month[m] == ctx.month_of_year
-        r = r[keep]
-        if len(r) == 0:
-            continue
+        if keep.any():
+            hits.append((r[keep], c))
+    if not hits:
+        return boosted, none, none, none
+    hit_rows = np.unique(np.concatenate([r for r, _ in hits]))
+    k = len(hit_rows)
+    stacking = cp.policy.program.campaign_stacking
+    camp_f = np.ones(k)
+    bonus = np.zeros(k, np.int64)
+    lead = np.full(k, -1, np.int64)
+    lead_mult = np.zeros(k)
+    for r, c in hits:
+        j = np.searchsorted(hit_rows, r)
         if stacking == "multiply":
-            camp_f[r] *= c.multiplier
+            camp_f[j] *= c.multiplier
         elif stacking == "max":
-            camp_f[r] = np.maximum(camp_f[r], c.multiplier)
+            camp_f[j] = np.maximum(camp_f[j], c.multiplier)
         else:
-            camp_f[r] += c.multiplier - 1.0
-        bonus[r] += c.bonus
-        better = (c.multiplier > lead_mult[r]) | (lead[r] < 0)
-        lead[r[better]] = c.rule_id
-        lead_mult[r[better]] = c.multiplier
-        hit_any[r] = True
-    r = np.flatnonzero(hit_any)
-    total = np.floor(base[r] * tier_f[r] * camp_f[r] + EPS).astype(np.int64) + bonus[r]
-    extra[r] = np.maximum(total - boosted[r], 0)
-    return boosted, extra, lead
+            camp_f[j] += c.multiplier - 1.0
+        bonus[j] += c.bonus
+        better = (c.multiplier > lead_mult[j]) | (lead[j] < 0)
+        lead[j[better]] = c.rule_id
+        lead_mult[j[better]] = c.multiplier
+    row_tier_f = np.ones(len(rule))
+    row_tier_f[rows] = tier_f
+    total = np.floor(base[hit_rows] * row_tier_f[hit_rows] * camp_f + EPS).astype(np.int64)
+    extra = np.maximum(total + bonus - boosted[hit_rows], 0)
+    return boosted, hit_rows, extra, lead
 
 
 def _reset_counters(ctx: Ctx, member: I64) -> None:
@@ -159,8 +160,10 @@ def _apply_cap(parts: Parts, sel: I64, remaining: I64) -> None:
 
 
 def _caps(ctx: Ctx, parts: Parts) -> None:
+    """Per-rule caps, then the overall caps; the counters then record what was paid."""
     cp, ms = ctx.cp, ctx.ms
     _reset_counters(ctx, parts.member)
+    capped_rules: list[tuple[int, I64]] = []
     for rule_idx, col in cp.cap_col.items():
         sel = np.flatnonzero(parts.base == rule_idx)
         if len(sel) == 0:
@@ -170,15 +173,18 @@ def _caps(ctx: Ctx, parts: Parts) -> None:
             cp.cap_day[col] - ms.rule_day[m, col], cp.cap_month[col] - ms.rule_month[m, col]
         )
         _apply_cap(parts, sel, np.maximum(rem, 0))
-        scatter_add(ms.rule_day[:, col], m, parts.points[sel])
-        scatter_add(ms.rule_month[:, col], m, parts.points[sel])
-    sel = np.flatnonzero(cp.rule_overall_cap[parts.base])
+        capped_rules.append((col, sel))
+    counted = cp.rule_overall_cap[parts.base]
+    sel = np.arange(len(parts)) if counted.all() else np.flatnonzero(counted)
     if len(sel):
         m = parts.member[sel]
         rem = np.minimum(cp.overall_day - ms.overall_day[m], cp.overall_month - ms.overall_month[m])
         _apply_cap(parts, sel, np.maximum(rem, 0))
         scatter_add(ms.overall_day, m, parts.points[sel])
         scatter_add(ms.overall_month, m, parts.points[sel])
+    for col, sel in capped_rules:  # after the overall caps: count only what is paid
+        scatter_add(ms.rule_day[:, col], parts.member[sel], parts.points[sel])
+        scatter_add(ms.rule_month[:, col], parts.member[sel], parts.points[sel])
 
 
 def collect(ctx: Ctx, act: Activity) -> Parts:
@@ -202,12 +208,13 @@ def collect(ctx: Ctx, act: Activity) -> Parts:
     rule = np.concatenate(rules)
     prio_all = np.concatenate(prios)
     member = ev.member[idx]
-    boosted, extra, lead = _multiply(ctx, rule, member, base_pts)
+    boosted, rows, extra, lead = _multiply(ctx, rule, member, base_pts)
     main = Parts(idx, member, rule, rule, prio_all * 2, boosted)
     has = extra > 0
     if not has.any():
         return main
-    camp = Parts(idx[has], member[has], lead[has], rule[has], prio_all[has] * 2 + 1, extra[has])
+    rows, extra, lead = rows[has], extra[has], lead[has]
+    camp = Parts(idx[rows], member[rows], lead, rule[rows], prio_all[rows] * 2 + 1, extra)
     return Parts(
         *(np.concatenate([getattr(main, f), getattr(camp, f)]) for f in Parts.__dataclass_fields__)
     )

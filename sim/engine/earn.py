@@ -47,6 +47,8 @@ class Activity:
     """Per-event facts the earn rules share, worked out once per call."""
 
     checkin_new: B  # a check-in that counts (first of the member's day)
+    checkins: I64  # indices of those check-ins
+    streaks: I64  # the streak each of them reaches
     first_purchase: B  # first purchase of the member in this batch
 
 
@@ -58,14 +60,17 @@ def record_activity(ctx: Ctx) -> Activity:
 
     chk = np.flatnonzero(kind == Kind.CHECKIN)
     new = np.zeros(len(ev), bool)
+    counted = streaks = np.zeros(0, np.int64)
     if len(chk):
         m = ev.member[chk]
-        first = first_of_group(m) & (ms.last_checkin[m] != day)
+        last = ms.last_checkin[m]
+        first = first_of_group(m) & (last != day)
         counted = chk[first]
         new[counted] = True
         ctx.status[chk[~first]] = Status.DUPLICATE
-        cm = ev.member[counted]
-        ms.streak[cm] = np.where(ms.last_checkin[cm] == day - 1, ms.streak[cm] + 1, 1)
+        cm = m[first]
+        streaks = np.where(last[first] == day - 1, ms.streak[cm] + 1, 1)
+        ms.streak[cm] = streaks
         ms.last_checkin[cm] = day
 
     buy = kind == Kind.PURCHASE
@@ -75,7 +80,7 @@ def record_activity(ctx: Ctx) -> Activity:
         if ctx.cp.policy.tiering.measure == "spend":
             add_qualifying(ctx, ev.member[buy], amounts)
             upgrade_now(ctx, ev.member[buy])
-    return Activity(new, first_where(ev.member, buy))
+    return Activity(new, counted, streaks, first_where(ev.member, buy))
 
 
 def rule_candidates(ctx: Ctx, act: Activity, rule_idx: int, rule: EarnRule) -> tuple[I64, I64]:
@@ -99,8 +104,7 @@ def rule_candidates(ctx: Ctx, act: Activity, rule_idx: int, rule: EarnRule) -> t
         idx = np.flatnonzero(mask & (ev.quantity > 0))
         return idx, ev.quantity[idx] * rule.points_per_item
     if isinstance(rule, CheckinRule):
-        idx = np.flatnonzero(act.checkin_new)
-        s = ms.streak[ev.member[idx]]
+        idx, s = act.checkins, act.streaks
         table = np.asarray(rule.streak_points, np.int64)
         n = len(table)
         pos = np.minimum(s, n) if rule.after_table == "hold" else (s - 1) % n + 1
@@ -156,7 +160,7 @@ def _task_events(ctx: Ctx, act: Activity, action: str) -> I64:
     if action == "purchase":
         return np.flatnonzero(kind == Kind.PURCHASE)
     if action == "checkin":
-        return np.flatnonzero(act.checkin_new)
+        return act.checkins
     return np.flatnonzero((kind == Kind.ACTION) & (code == ACTIONS.index(action)))
 
 
