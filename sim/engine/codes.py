@@ -78,7 +78,8 @@ class Status(IntEnum):
     DISABLED = 10
     """The policy has no such burn option (or it is switched off)."""
     NO_MATCH = 11
-    """A refund for an order the engine holds nothing for."""
+    """A refund that reversed nothing: no pending points of its order and no balance to claw
+    back (what could not be taken is recorded as the member's shortfall)."""
 
 
 REJECTED = frozenset(
