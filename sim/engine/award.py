@@ -18,7 +18,7 @@ from sim.engine.codes import EARN_KIND, Account, Kind, Status
 from sim.engine.compiled import CompiledCampaign
 from sim.engine.context import Ctx
 from sim.engine.earn import EPS, Activity, record_activity, rule_candidates
-from sim.engine.groups import scatter_add, unique_members
+from sim.engine.groups import group_sum, scatter_add
 from sim.engine.journal import credit_lots
 from sim.engine.tiers import add_qualifying, benefit_tier, upgrade_now
 from sim.policy.earn import InvestmentRule
@@ -125,16 +125,18 @@ def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I6
 
 
 def _reset_counters(ctx: Ctx, member: I64) -> None:
+    """Zero the daily (monthly) counters of members last counted on another day (month)."""
     ms = ctx.ms
-    m = unique_members(member, len(ms))
-    stale = m[ms.cap_day[m] != ctx.day]
-    ms.rule_day[stale] = 0
-    ms.overall_day[stale] = 0
-    ms.cap_day[stale] = ctx.day
-    stale = m[ms.cap_month[m] != ctx.month]
-    ms.rule_month[stale] = 0
-    ms.overall_month[stale] = 0
-    ms.cap_month[stale] = ctx.month
+    stale = member[ms.cap_day[member] != ctx.day]  # members may repeat: assignments are idempotent
+    if len(stale):
+        ms.rule_day[stale] = 0
+        ms.overall_day[stale] = 0
+        ms.cap_day[stale] = ctx.day
+    stale = member[ms.cap_month[member] != ctx.month]
+    if len(stale):
+        ms.rule_month[stale] = 0
+        ms.overall_month[stale] = 0
+        ms.cap_month[stale] = ctx.month
 
 
 def _apply_cap(parts: Parts, sel: I64, remaining: I64) -> None:
@@ -144,8 +146,12 @@ def _apply_cap(parts: Parts, sel: I64, remaining: I64) -> None:
         return
     m = parts.member[sel]
     size = int(m.max()) + 1
-    total = np.bincount(m, weights=parts.points[sel], minlength=size)
-    over = total[m] > remaining
+    if len(m) * 8 >= size:
+        total = np.bincount(m, weights=parts.points[sel], minlength=size)[m]
+    else:  # few parts: a sort beats a pass over every member
+        keys, sums = group_sum(m, parts.points[sel])
+        total = sums[np.searchsorted(keys, m)]
+    over = total > remaining
     if not over.any():
         return
     sub, rem = sel[over], remaining[over]
@@ -241,7 +247,8 @@ def apply_earn(ctx: Ctx) -> None:
     if frozen_block:
         fz = earn_kinds & ms.frozen[ev.member] & (wanted > 0)
         status[fz] = Status.FROZEN
-    _post(ctx, parts.take(parts.points > 0))
+    paid = parts.points > 0
+    _post(ctx, parts if paid.all() else parts.take(paid))
 
 
 def _post(ctx: Ctx, parts: Parts) -> None:
@@ -256,18 +263,13 @@ def _post(ctx: Ctx, parts: Parts) -> None:
     j = ctx.journal
     if now.any():
         p = parts if not later.any() else parts.take(now)
-        um, up = j.post(
-            p.member, p.rule, Account.ISSUED, Account.AVAILABLE, p.points, event=p.event
-        )
-        credit_lots(ctx.ms, um, up, ctx.earn_slot())
+        j.post(p.member, p.rule, Account.ISSUED, Account.AVAILABLE, p.points, event=p.event)
+        credit_lots(ctx.ms, p.member, p.points, ctx.earn_slot())
         if cp.policy.tiering.measure == "points":
             q = cp.rule_qualifying[p.base]
-            if q.all():
-                add_qualifying(ctx, um, up, distinct=True)
-                upgrade_now(ctx, um, distinct=True)
-            else:
-                add_qualifying(ctx, p.member[q], p.points[q])
-                upgrade_now(ctx, p.member[q])
+            qm, qp = (p.member, p.points) if q.all() else (p.member[q], p.points[q])
+            add_qualifying(ctx, qm, qp)
+            upgrade_now(ctx, qm)
     if later.any():
         p = parts.take(later)
         release = np.where(

@@ -261,7 +261,7 @@ def _round(ctx: Ctx, sel: I64) -> None:
             )
         prize = ok & (prize_pts > 0)
         if prize.any():
-            um, up = ctx.journal.post(
+            ctx.journal.post(
                 m[prize],
                 cp.rule("lottery_prize"),
                 Account.ISSUED,
@@ -269,7 +269,7 @@ def _round(ctx: Ctx, sel: I64) -> None:
                 prize_pts[prize],
                 event=sel[prize],
             )
-            credit_lots(ms, um, up, ctx.earn_slot())
+            credit_lots(ms, m[prize], prize_pts[prize], ctx.earn_slot())
     ctx.points[sel] = np.where(ok, -need + prize_pts, 0)
     ctx.status[sel] = status
 

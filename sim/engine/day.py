@@ -111,8 +111,8 @@ def _release(ctx: Ctx) -> None:
         return
     m, pts, rule = pend.member[due], pend.points[due], pend.rule[due]
     pend.keep(~due)  # before paying mentors, who are paid by appending pending rows
-    um, up = ctx.journal.post(m, rule, Account.PENDING, Account.AVAILABLE, pts)
-    credit_lots(ctx.ms, um, up, ctx.earn_slot())
+    ctx.journal.post(m, rule, Account.PENDING, Account.AVAILABLE, pts)
+    credit_lots(ctx.ms, m, pts, ctx.earn_slot())
     pay_mentors(ctx, m, rule, pts)
     if ctx.cp.policy.tiering.measure == "points":
         q = ctx.cp.rule_qualifying[rule]
@@ -217,8 +217,8 @@ def _interest(ctx: Ctx) -> None:
     pts = np.floor(bal[m] * rule.monthly_rate + 1e-9).astype(np.int64)
     if rule.max_points is not None:
         pts = np.minimum(pts, rule.max_points)
-    um, up = ctx.journal.post(m, ctx.cp.rule("interest"), Account.ISSUED, Account.AVAILABLE, pts)
-    credit_lots(ms, um, up, ctx.earn_slot())
+    ctx.journal.post(m, ctx.cp.rule("interest"), Account.ISSUED, Account.AVAILABLE, pts)
+    credit_lots(ms, m, pts, ctx.earn_slot())
 
 
 def _dynamic_value(ctx: Ctx) -> None:

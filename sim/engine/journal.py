@@ -7,7 +7,7 @@ import numpy.typing as npt
 
 from sim.engine.codes import Account
 from sim.engine.events import Postings
-from sim.engine.groups import member_totals
+from sim.engine.groups import group_sum
 from sim.engine.state import MemberState
 
 I64 = npt.NDArray[np.int64]
@@ -32,14 +32,12 @@ class Journal:
         points: I64,
         cost: ArrayOrInt = 0,
         event: ArrayOrInt = -1,
-    ) -> tuple[I64, I64]:
+    ) -> None:
         """Move ``points`` from ``src`` to ``dst`` for each member (rows with no points and no
-        cost are dropped). Points issued are counted in the ISSUED column. Returns the distinct
-        members and the points moved for each."""
+        cost are dropped). Points issued are counted in the ISSUED column."""
         n = len(member)
-        none = (np.zeros(0, np.int64), np.zeros(0, np.int64))
         if n == 0:
-            return none
+            return
         pts = np.asarray(points, np.int64)
         cst = np.broadcast_to(np.asarray(cost, np.int64), (n,))
         keep = (pts != 0) | (cst != 0)
@@ -49,14 +47,14 @@ class Journal:
             event = event[keep] if isinstance(event, np.ndarray) else event
             n = len(member)
             if n == 0:
-                return none
-        acct = self.members.acct
-        um, up = member_totals(member, pts, len(acct))
-        if src == Account.ISSUED:
-            acct[:, Account.ISSUED][um] += up  # column views: contiguous (column-major state)
-        else:
-            acct[:, src][um] -= up
-        acct[:, dst][um] += up
+                return
+        acct = self.members.acct  # column views are contiguous (column-major state)
+        np.add.at(
+            acct[:, Account.ISSUED if src == Account.ISSUED else src],
+            member,
+            pts if src == Account.ISSUED else -pts,
+        )
+        np.add.at(acct[:, dst], member, pts)
         self._parts.append(
             Postings(
                 member=member.astype(np.int64, copy=False),
@@ -69,24 +67,23 @@ class Journal:
                 event=np.broadcast_to(np.asarray(event, np.int64), (n,)).copy(),
             )
         )
-        return um, up
 
     def postings(self) -> Postings:
         return Postings.concat(self._parts)
 
 
-def credit_lots(members: MemberState, um: I64, up: I64, slot: int) -> None:
-    """Add available points ``up`` of distinct members ``um`` to the lot of ``slot``, paying
-    down any debt first."""
-    if len(um) == 0:
+def credit_lots(members: MemberState, member: I64, points: I64, slot: int) -> None:
+    """Add available points to the lot bucket ``slot`` (members may repeat), paying down any
+    debt first."""
+    if len(member) == 0:
         return
+    if not members.debt[member].any():
+        np.add.at(members.lots[:, slot], member, points)
+        return
+    um, up = group_sum(member, points)
     lot = members.lots[:, slot]
-    debt = members.debt[um]
-    if not debt.any():
-        lot[um] += up
-        return
-    pay = np.minimum(debt, up)
-    members.debt[um] = debt - pay
+    pay = np.minimum(members.debt[um], up)
+    members.debt[um] -= pay
     lot[um] += up - pay
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.engine import calendar as cal
-from sim.engine.groups import scatter_add, unique_members
+from sim.engine.groups import unique
 
 if TYPE_CHECKING:
     from sim.engine.context import Ctx
@@ -26,7 +26,7 @@ def roll_qualifying(ms: MemberState, member: I64, month: int) -> None:
     behind = ms.qual_month[member] < month
     if not behind.any():
         return
-    stale = member[behind]
+    stale = unique(member[behind])
     gap = month - ms.qual_month[stale]
     for k in range(1, window + 1):
         # clear slot of month (stamp + k) for members at least k months behind
@@ -40,21 +40,14 @@ def roll_qualifying(ms: MemberState, member: I64, month: int) -> None:
     ms.qual_month[stale] = month
 
 
-def add_qualifying(ctx: Ctx, member: I64, amount: I64, *, distinct: bool = False) -> None:
-    """Add qualifying points (or spend micros) to this month's total. ``distinct``: each
-    member appears once (a faster path)."""
+def add_qualifying(ctx: Ctx, member: I64, amount: I64) -> None:
+    """Add qualifying points (or spend micros) to this month's total (members may repeat)."""
     if len(member) == 0:
         return
     ms = ctx.ms
-    slot = ctx.month % ms.qual.shape[1]
-    if distinct:
-        roll_qualifying(ms, member, ctx.month)
-        ms.qual[:, slot][member] += amount
-        ms.qual_total[member] += amount
-        return
-    roll_qualifying(ms, unique_members(member, len(ms)), ctx.month)
-    scatter_add(ms.qual[:, slot], member, amount)
-    scatter_add(ms.qual_total, member, amount)
+    roll_qualifying(ms, member, ctx.month)
+    np.add.at(ms.qual[:, ctx.month % ms.qual.shape[1]], member, amount)
+    np.add.at(ms.qual_total, member, amount)
 
 
 def target_tier(ctx: Ctx, member: I64, *, rolled: bool = False) -> I64:
@@ -66,16 +59,15 @@ def target_tier(ctx: Ctx, member: I64, *, rolled: bool = False) -> I64:
     return (np.searchsorted(ctx.cp.tier_threshold, total, side="right") - 1).astype(np.int64)
 
 
-def upgrade_now(ctx: Ctx, member: I64, *, distinct: bool = False) -> None:
+def upgrade_now(ctx: Ctx, member: I64) -> None:
     """Immediate upgrades for members whose qualifying total just grew."""
     if ctx.cp.policy.tiering.upgrade != "immediate" or len(ctx.cp.tier_names) == 1:
         return
     ms = ctx.ms
-    m = member if distinct else unique_members(member, len(ms))
-    roll_qualifying(ms, m, ctx.month)  # a no-op after add_qualifying, bar one gather
+    roll_qualifying(ms, member, ctx.month)  # a no-op after add_qualifying, bar one gather
     # cheap screen: only members past their next tier's threshold need the full search
     next_threshold = np.append(ctx.cp.tier_threshold[1:], np.inf)
-    m = m[ms.qual_total[m] >= next_threshold[ms.tier[m].astype(np.int64)]]
+    m = unique(member[ms.qual_total[member] >= next_threshold[ms.tier[member].astype(np.int64)]])
     if len(m) == 0:
         return
     target = target_tier(ctx, m, rolled=True)
