@@ -127,6 +127,8 @@ def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I6
 def _reset_counters(ctx: Ctx, member: I64) -> None:
     """Zero the daily (monthly) counters of members last counted on another day (month)."""
     ms = ctx.ms
+    if ctx.ps.fresh_day == ctx.day:
+        return  # open_day reset everyone
     stale = member[ms.cap_day[member] != ctx.day]  # members may repeat: assignments are idempotent
     if len(stale):
         ms.rule_day[stale] = 0
@@ -231,22 +233,22 @@ def apply_earn(ctx: Ctx) -> None:
     act = record_activity(ctx)
     parts = collect(ctx, act)
     ev, cp, ms = ctx.events, ctx.cp, ctx.ms
-    earn_kinds = EARN_KIND[ev.kind]
-    wanted = np.zeros(len(ev), np.int64)
-    np.add.at(wanted, parts.event, parts.points)
+    asked = parts.points.copy()
     frozen_block = cp.policy.freeze.blocks_earn
     if frozen_block:
         blocked = ms.frozen[parts.member] & (parts.base != cp.rule("adjust"))
         parts.points[blocked] = 0
     _caps(ctx, parts)
     np.add.at(ctx.points, parts.event, parts.points)
-    status = ctx.status
-    no_rule = earn_kinds & (wanted == 0) & (status == Status.OK)
-    status[no_rule] = Status.NO_RULE
-    status[(wanted > 0) & (ctx.points < wanted)] = Status.CAPPED
+    wanted = ctx.points
+    if (parts.points < asked).any():
+        wanted = np.zeros(len(ev), np.int64)
+        np.add.at(wanted, parts.event, asked)
+        ctx.status[(wanted > 0) & (ctx.points < wanted)] = Status.CAPPED
+    earn_kinds = EARN_KIND[ev.kind]
+    ctx.status[earn_kinds & (wanted == 0) & (ctx.status == Status.OK)] = Status.NO_RULE
     if frozen_block:
-        fz = earn_kinds & ms.frozen[ev.member] & (wanted > 0)
-        status[fz] = Status.FROZEN
+        ctx.status[earn_kinds & ms.frozen[ev.member] & (wanted > 0)] = Status.FROZEN
     paid = parts.points > 0
     _post(ctx, parts if paid.all() else parts.take(paid))
 

@@ -26,7 +26,7 @@ from sim.engine.events import DayEvents, Postings
 from sim.engine.groups import last_of_group
 from sim.engine.journal import Journal, credit_lots
 from sim.engine.state import EngineState
-from sim.engine.tiers import add_qualifying, review, upgrade_now
+from sim.engine.tiers import add_qualifying, review, roll_qualifying, upgrade_now
 
 I64 = npt.NDArray[np.int64]
 
@@ -98,10 +98,28 @@ def open_day(cp: CompiledPolicy, state: EngineState, day: int) -> DayResult:
     # Dated periods are expired before the release so the ring of lot buckets is current when
     # released points are filed; the two touch disjoint periods, so the result is the same as
     # releasing first (DESIGN.md section 3). Inactivity expiry follows the release.
+    _refresh_counters(ctx)
     _expire_periods(ctx)
     _release(ctx)
     _expire_inactive(ctx)
     return DayResult.of(ctx)
+
+
+def _refresh_counters(ctx: Ctx) -> None:
+    """Reset every member's daily counters in contiguous passes (and the monthly ones and the
+    qualifying months when the month changed): cheaper than the lazy per-member resets, which
+    stay for states that skip days for some members."""
+    ms = ctx.ms
+    ms.rule_day[:] = 0
+    ms.overall_day[:] = 0
+    stale_month = ms.cap_month != ctx.month
+    if stale_month.any():
+        ms.rule_month[stale_month] = 0
+        ms.overall_month[stale_month] = 0
+        ms.cap_month[:] = ctx.month
+    ms.cap_day[:] = ctx.day
+    roll_qualifying(ms, np.flatnonzero(ms.qual_month < ctx.month), ctx.month)
+    ctx.ps.fresh_day = ctx.day
 
 
 def _release(ctx: Ctx) -> None:

@@ -80,7 +80,11 @@ def record_activity(ctx: Ctx) -> Activity:
         if ctx.cp.policy.tiering.measure == "spend":
             add_qualifying(ctx, ev.member[buy], amounts)
             upgrade_now(ctx, ev.member[buy])
-    return Activity(new, counted, streaks, first_where(ev.member, buy))
+    wants_first = any(
+        isinstance(r, OneTimeRule) and r.trigger == "first_purchase" for _, r in ctx.cp.earn
+    )
+    first_buy = first_where(ev.member, buy) if wants_first else np.zeros(0, bool)
+    return Activity(new, counted, streaks, first_buy)
 
 
 def rule_candidates(ctx: Ctx, act: Activity, rule_idx: int, rule: EarnRule) -> tuple[I64, I64]:

@@ -133,6 +133,9 @@ class ProgramState:
     gmv_days: I64  # micros of purchases, ring over the last 30 days
     pending: Pending
     bids: Bids
+    fresh_day: int = NEVER_DAY
+    """open_day reset every member's daily counters (and monthly ones and qualifying months
+    at a month change) for this day, so the per-member stale checks can be skipped."""
 
 
 @dataclass

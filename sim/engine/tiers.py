@@ -45,7 +45,8 @@ def add_qualifying(ctx: Ctx, member: I64, amount: I64) -> None:
     if len(member) == 0:
         return
     ms = ctx.ms
-    roll_qualifying(ms, member, ctx.month)
+    if ctx.ps.fresh_day != ctx.day:
+        roll_qualifying(ms, member, ctx.month)
     np.add.at(ms.qual[:, ctx.month % ms.qual.shape[1]], member, amount)
     np.add.at(ms.qual_total, member, amount)
 
@@ -53,7 +54,7 @@ def add_qualifying(ctx: Ctx, member: I64, amount: I64) -> None:
 def target_tier(ctx: Ctx, member: I64, *, rolled: bool = False) -> I64:
     """The tier each member's qualifying total over the window reaches."""
     ms = ctx.ms
-    if not rolled:
+    if not rolled and ctx.ps.fresh_day != ctx.day:
         roll_qualifying(ms, member, ctx.month)
     total = ms.qual_total[member]
     return (np.searchsorted(ctx.cp.tier_threshold, total, side="right") - 1).astype(np.int64)
@@ -64,7 +65,8 @@ def upgrade_now(ctx: Ctx, member: I64) -> None:
     if ctx.cp.policy.tiering.upgrade != "immediate" or len(ctx.cp.tier_names) == 1:
         return
     ms = ctx.ms
-    roll_qualifying(ms, member, ctx.month)  # a no-op after add_qualifying, bar one gather
+    if ctx.ps.fresh_day != ctx.day:
+        roll_qualifying(ms, member, ctx.month)
     # cheap screen: only members past their next tier's threshold need the full search
     next_threshold = np.append(ctx.cp.tier_threshold[1:], np.inf)
     m = unique(member[ms.qual_total[member] >= next_threshold[ms.tier[member].astype(np.int64)]])
