@@ -14,7 +14,7 @@ from sim.engine.codes import BURN_KIND, Account, Kind, Status
 from sim.engine.compiled import UNLIMITED
 from sim.engine.context import Ctx
 from sim.engine.groups import cumsum_in_group, group_sum, rank_in_group
-from sim.engine.journal import credit_lots, debit_lots
+from sim.engine.journal import balance, credit_lots, debit_lots
 from sim.engine.tiers import add_qualifying, benefit_tier
 
 I64 = npt.NDArray[np.int64]
@@ -58,7 +58,7 @@ def apply_refunds(ctx: Ctx) -> None:
         )
 
     rest = want - voided
-    bal = np.maximum(ms.lots[m].sum(axis=1) - ms.debt[m], 0)
+    bal = np.maximum(balance(ms, m), 0)
     if ctx.cp.policy.refunds.clawback == "cap_at_balance":
         before = cumsum_in_group(m, rest, inclusive=False)
         take = np.clip(bal - before, 0, rest)
@@ -115,9 +115,9 @@ def _contended_members(ctx: Ctx, idx: I64) -> I64 | None:
         return None
     m = ev.member[red]
     units = np.maximum(ev.quantity[red], 1)
-    balance = ms.lots[m].sum(axis=1) - ms.debt[m]
+    held = balance(ms, m)
     feasible = (
-        (balance >= _price(ctx, item) * units)
+        (held >= _price(ctx, item) * units)
         & ~ms.frozen[m]
         & (benefit_tier(ctx, m) >= cp.item_min_tier[item])
     )
@@ -142,7 +142,7 @@ def _round(ctx: Ctx, sel: I64) -> None:
     m, kind, code, qty = ev.member[sel], ev.kind[sel], ev.code[sel], ev.quantity[sel]
     n = len(sel)
     tier = benefit_tier(ctx, m)
-    bal = ms.lots[m].sum(axis=1) - ms.debt[m]
+    bal = balance(ms, m)
     need = np.zeros(n, np.int64)
     cost = np.zeros(n, np.int64)
     dst = np.full(n, int(Account.REDEEMED), np.int64)
@@ -290,7 +290,7 @@ def close_auctions(ctx: Ctx) -> None:
             if left == 0:
                 break
             member, pts = ps.bids.member[row : row + 1], ps.bids.points[row : row + 1]
-            if ms.frozen[member[0]] or ms.lots[member[0]].sum() - ms.debt[member[0]] < pts[0]:
+            if ms.frozen[member[0]] or balance(ms, member)[0] < pts[0]:
                 continue
             debit_lots(ms, member, pts, ctx.fifo_order())
             ctx.journal.post(

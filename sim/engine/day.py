@@ -230,7 +230,7 @@ def _interest(ctx: Ctx) -> None:
     if rule is None:
         return
     ms = ctx.ms
-    bal = ms.lots.sum(axis=1) - ms.debt
+    bal = ms.acct[:, Account.AVAILABLE]
     m = np.flatnonzero((bal > 0) & (bal >= rule.min_balance))
     pts = np.floor(bal[m] * rule.monthly_rate + 1e-9).astype(np.int64)
     if rule.max_points is not None:

@@ -72,6 +72,12 @@ class Journal:
         return Postings.concat(self._parts)
 
 
+def balance(members: MemberState, member: I64) -> I64:
+    """Available points of members (the account; the invariants check it equals lots - debt)."""
+    out: I64 = members.acct[:, Account.AVAILABLE][member]
+    return out
+
+
 def credit_lots(members: MemberState, member: I64, points: I64, slot: int) -> None:
     """Add available points to the lot bucket ``slot`` (members may repeat), paying down any
     debt first."""

@@ -109,7 +109,7 @@ class MemberState:
 
     @property
     def available(self) -> I64:
-        result: I64 = self.lots.sum(axis=1) - self.debt
+        result: I64 = self.acct[:, 2].copy()  # Account.AVAILABLE
         return result
 
     def take(self, idx: I64) -> MemberState:
