@@ -19,24 +19,33 @@ I64 = npt.NDArray[np.int64]
 
 def roll_qualifying(ms: MemberState, member: I64, month: int) -> None:
     """Bring members' qualifying rings up to ``month``, clearing the months that left the
-    window (members not touched for a while are brought up to date lazily)."""
+    window (members not touched for a while are brought up to date lazily). Members are
+    grouped by the month their ring is current to, so the work is whole-column operations."""
     if len(member) == 0:
         return
     window = ms.qual.shape[1]
     behind = ms.qual_month[member] < month
     if not behind.any():
         return
-    stale = unique(member[behind])
-    gap = month - ms.qual_month[stale]
-    for k in range(1, window + 1):
-        # clear slot of month (stamp + k) for members at least k months behind
-        hit = gap >= k
-        if not hit.any():
-            break
-        mm = stale[hit]
-        slot = (ms.qual_month[mm] + k) % window
-        ms.qual_total[mm] -= ms.qual[mm, slot]
-        ms.qual[mm, slot] = 0
+    stale = member[behind]
+    if len(stale) > 1 and not (stale[1:] > stale[:-1]).all():
+        stale = unique(stale)  # callers usually pass sorted distinct members
+    # a ring at least a window behind is cleared whole: clip its stamp to month - window
+    stamps = np.maximum(ms.qual_month[stale], month - window)
+    low, high = int(stamps.min()), int(stamps.max())
+    for stamp in range(low, high + 1):  # a loop over months, not members
+        mm = stale if low == high else stale[stamps == stamp]
+        if len(mm) == 0:
+            continue
+        everyone = len(mm) == len(ms.qual_total)
+        for k in range(1, month - stamp + 1):
+            col = ms.qual[:, (stamp + k) % window]
+            if everyone:  # the usual month change in a simulation: whole contiguous columns
+                ms.qual_total -= col
+                col[:] = 0
+            else:
+                ms.qual_total[mm] -= col[mm]
+                col[mm] = 0
     ms.qual_month[stale] = month
 
 
