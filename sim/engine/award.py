@@ -141,22 +141,24 @@ def _reset_counters(ctx: Ctx, member: I64) -> None:
         ms.cap_month[stale] = ctx.month
 
 
-def _apply_cap(parts: Parts, sel: I64, remaining: I64) -> None:
-    """Cut ``parts.points[sel]`` so each member's running total stays within ``remaining``
-    (given per element of ``sel``), in canonical order."""
-    if len(sel) == 0:
+def _apply_cap(parts: Parts, sel: I64 | None, remaining: I64) -> None:
+    """Cut the points of parts ``sel`` (None: all) so each member's running total stays within
+    ``remaining`` (given per element of ``sel``), in canonical order."""
+    m = parts.member if sel is None else parts.member[sel]
+    pts_sel = parts.points if sel is None else parts.points[sel]
+    if len(m) == 0:
         return
-    m = parts.member[sel]
     size = int(m.max()) + 1
     if len(m) * 8 >= size:
-        total = np.bincount(m, weights=parts.points[sel], minlength=size)[m]
+        total = np.bincount(m, weights=pts_sel, minlength=size)[m]
     else:  # few parts: a sort beats a pass over every member
-        keys, sums = group_sum(m, parts.points[sel])
+        keys, sums = group_sum(m, pts_sel)
         total = sums[np.searchsorted(keys, m)]
     over = total > remaining
     if not over.any():
         return
-    sub, rem = sel[over], remaining[over]
+    sub = np.flatnonzero(over) if sel is None else sel[over]
+    rem = remaining[over]
     order = np.lexsort((parts.prio[sub], parts.event[sub], parts.member[sub]))
     sub, rem = sub[order], rem[order]
     sm, pts = parts.member[sub], parts.points[sub]
@@ -183,13 +185,14 @@ def _caps(ctx: Ctx, parts: Parts) -> None:
         _apply_cap(parts, sel, np.maximum(rem, 0))
         capped_rules.append((col, sel))
     counted = cp.rule_overall_cap[parts.base]
-    sel = np.arange(len(parts)) if counted.all() else np.flatnonzero(counted)
-    if len(sel):
-        m = parts.member[sel]
+    rows = None if counted.all() else np.flatnonzero(counted)
+    m = parts.member if rows is None else parts.member[rows]
+    if len(m):
         rem = np.minimum(cp.overall_day - ms.overall_day[m], cp.overall_month - ms.overall_month[m])
-        _apply_cap(parts, sel, np.maximum(rem, 0))
-        scatter_add(ms.overall_day, m, parts.points[sel])
-        scatter_add(ms.overall_month, m, parts.points[sel])
+        _apply_cap(parts, rows, np.maximum(rem, 0))
+        paid = parts.points if rows is None else parts.points[rows]
+        scatter_add(ms.overall_day, m, paid)
+        scatter_add(ms.overall_month, m, paid)
     for col, sel in capped_rules:  # after the overall caps: count only what is paid
         scatter_add(ms.rule_day[:, col], parts.member[sel], parts.points[sel])
         scatter_add(ms.rule_month[:, col], parts.member[sel], parts.points[sel])
