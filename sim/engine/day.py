@@ -113,10 +113,13 @@ def _refresh_counters(ctx: Ctx) -> None:
     ms.rule_day[:] = 0
     ms.overall_day[:] = 0
     stale_month = ms.cap_month != ctx.month
-    if stale_month.any():
+    if stale_month.all():  # the first day of a month
+        ms.rule_month[:] = 0
+        ms.overall_month[:] = 0
+    elif stale_month.any():
         ms.rule_month[stale_month] = 0
         ms.overall_month[stale_month] = 0
-        ms.cap_month[:] = ctx.month
+    ms.cap_month[:] = ctx.month
     ms.cap_day[:] = ctx.day
     roll_qualifying(ms, np.flatnonzero(ms.qual_month < ctx.month), ctx.month)
     ctx.ps.fresh_day = ctx.day

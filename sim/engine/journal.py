@@ -39,8 +39,11 @@ class Journal:
         if n == 0:
             return
         pts = np.asarray(points, np.int64)
-        cst = np.broadcast_to(np.asarray(cost, np.int64), (n,))
-        keep = (pts != 0) | (cst != 0)
+        no_cost = isinstance(cost, int) and cost == 0
+        cst = (
+            np.zeros(n, np.int64) if no_cost else np.broadcast_to(np.asarray(cost, np.int64), (n,))
+        )
+        keep = (pts != 0) if no_cost else (pts != 0) | (cst != 0)
         if not keep.all():
             member, pts, cst = member[keep], pts[keep], cst[keep]
             rule = rule[keep] if isinstance(rule, np.ndarray) else rule
@@ -63,7 +66,7 @@ class Journal:
                 dst=np.full(n, int(dst), np.int64),
                 points=pts,
                 value=pts * self.point_value[self.members.tier[member]],
-                cost=cst.copy(),
+                cost=cst if no_cost else cst.copy(),
                 event=np.broadcast_to(np.asarray(event, np.int64), (n,)).copy(),
             )
         )

@@ -78,7 +78,7 @@ def upgrade_now(ctx: Ctx, member: I64) -> None:
         roll_qualifying(ms, member, ctx.month)
     # cheap screen: only members past their next tier's threshold need the full search
     next_threshold = np.append(ctx.cp.tier_threshold[1:], np.inf)
-    m = unique(member[ms.qual_total[member] >= next_threshold[ms.tier[member].astype(np.int64)]])
+    m = unique(member[ms.qual_total[member] >= next_threshold[ms.tier[member]]])
     if len(m) == 0:
         return
     target = target_tier(ctx, m, rolled=True)
