@@ -17,10 +17,12 @@ ArrayOrInt = I64 | int
 class Journal:
     """Collects an engine call's postings and applies each to the member accounts."""
 
-    def __init__(self, members: MemberState, point_value: I64) -> None:
-        """``point_value``: micros per point by tier index, today."""
+    def __init__(self, members: MemberState, point_value: I64, day: int) -> None:
+        """``point_value``: micros per point by tier index, today; postings are valued at the
+        tier whose benefits apply on ``day`` (the tier held when the day opened)."""
         self.members = members
         self.point_value = point_value
+        self.day = day
         self._parts: list[Postings] = []
 
     def post(
@@ -65,11 +67,19 @@ class Journal:
                 src=np.full(n, int(src), np.int64),
                 dst=np.full(n, int(dst), np.int64),
                 points=pts,
-                value=pts * self.point_value[self.members.tier[member]],
+                value=pts * self.point_value[self._benefit_tier(member)],
                 cost=cst if no_cost else cst.copy(),
                 event=np.broadcast_to(np.asarray(event, np.int64), (n,)).copy(),
             )
         )
+
+    def _benefit_tier(self, member: I64) -> npt.NDArray[np.int8]:
+        ms = self.members
+        tier: npt.NDArray[np.int8] = ms.tier[member]
+        changed = ms.tier_day[member] == self.day
+        if changed.any():
+            tier = np.where(changed, ms.tier_open[member], tier)
+        return tier
 
     def postings(self) -> Postings:
         return Postings.concat(self._parts)
