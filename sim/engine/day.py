@@ -80,7 +80,7 @@ class DayResult:
 
 def _ctx(cp: CompiledPolicy, state: EngineState, day: int, events: DayEvents | None) -> Ctx:
     value = np.floor(cp.tier_value * state.program.value_factor).astype(np.int64)
-    journal = Journal(state.members, value, day)
+    journal = Journal(state, value, day)
     return Ctx(cp, state, day, events if events is not None else DayEvents.empty(), journal)
 
 

@@ -8,7 +8,7 @@ import numpy.typing as npt
 from sim.engine.codes import Account
 from sim.engine.events import Postings
 from sim.engine.groups import group_sum
-from sim.engine.state import MemberState
+from sim.engine.state import EngineState, MemberState
 
 I64 = npt.NDArray[np.int64]
 ArrayOrInt = I64 | int
@@ -17,10 +17,11 @@ ArrayOrInt = I64 | int
 class Journal:
     """Collects an engine call's postings and applies each to the member accounts."""
 
-    def __init__(self, members: MemberState, point_value: I64, day: int) -> None:
+    def __init__(self, state: EngineState, point_value: I64, day: int) -> None:
         """``point_value``: micros per point by tier index, today; postings are valued at the
         tier whose benefits apply on ``day`` (the tier held when the day opened)."""
-        self.members = members
+        self.members = state.members
+        self.program = state.program
         self.point_value = point_value
         self.day = day
         self._parts: list[Postings] = []
@@ -63,19 +64,21 @@ class Journal:
         self._parts.append(
             Postings(
                 member=member.astype(np.int64, copy=False),
-                rule=np.broadcast_to(np.asarray(rule, np.int64), (n,)).copy(),
+                rule=_column(rule, n),
                 src=np.full(n, int(src), np.int64),
                 dst=np.full(n, int(dst), np.int64),
                 points=pts,
                 value=pts * self.point_value[self._benefit_tier(member)],
                 cost=cst if no_cost else cst.copy(),
-                event=np.broadcast_to(np.asarray(event, np.int64), (n,)).copy(),
+                event=_column(event, n),
             )
         )
 
     def _benefit_tier(self, member: I64) -> npt.NDArray[np.int8]:
         ms = self.members
         tier: npt.NDArray[np.int8] = ms.tier[member]
+        if self.program.tier_changed_day != self.day:
+            return tier
         changed = ms.tier_day[member] == self.day
         if changed.any():
             tier = np.where(changed, ms.tier_open[member], tier)
@@ -83,6 +86,13 @@ class Journal:
 
     def postings(self) -> Postings:
         return Postings.concat(self._parts)
+
+
+def _column(value: ArrayOrInt, n: int) -> I64:
+    """A per-row int64 column: the array itself when it is one, else the value repeated."""
+    if isinstance(value, np.ndarray) and value.shape == (n,) and value.dtype == np.int64:
+        return value
+    return np.full(n, value, np.int64) if np.ndim(value) == 0 else np.asarray(value, np.int64)
 
 
 def balance(members: MemberState, member: I64) -> I64:
@@ -96,7 +106,7 @@ def credit_lots(members: MemberState, member: I64, points: I64, slot: int) -> No
     debt first."""
     if len(member) == 0:
         return
-    if not members.debt[member].any():
+    if not members.debt.any():  # one scan; debt arises only from clawback beyond a balance
         np.add.at(members.lots[:, slot], member, points)
         return
     um, up = group_sum(member, points)

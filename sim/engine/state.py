@@ -133,6 +133,8 @@ class ProgramState:
     gmv_days: I64  # micros of purchases, ring over the last 30 days
     pending: Pending
     bids: Bids
+    tier_changed_day: int = NEVER_DAY
+    """The last day a member's tier changed (benefits of such members follow tier_open)."""
     fresh_day: int = NEVER_DAY
     """open_day reset every member's daily counters (and monthly ones and qualifying months
     at a month change) for this day, so the per-member stale checks can be skipped."""

@@ -112,6 +112,8 @@ def benefit_tier(ctx: Ctx, member: I64) -> I64:
     apply to members today: the tier they held when the day opened. A change made today takes
     effect tomorrow, so splitting a day's events into batches never changes the result."""
     ms = ctx.ms
+    if ctx.ps.tier_changed_day != ctx.day:  # no change today: the current tier
+        return ms.tier[member].astype(np.int64)
     changed_today = ms.tier_day[member] == ctx.day
     return np.where(changed_today, ms.tier_open[member], ms.tier[member]).astype(np.int64)
 
@@ -122,5 +124,6 @@ def _change(ctx: Ctx, member: I64, new: I64) -> None:
     first = ms.tier_day[member] != ctx.day
     ms.tier_open[member[first]] = old[first]
     ms.tier_day[member] = ctx.day
+    ctx.ps.tier_changed_day = ctx.day
     ctx.tier_changes.append((member.copy(), old.astype(np.int64), new.copy()))
     ms.tier[member] = new
