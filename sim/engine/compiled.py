@@ -5,7 +5,7 @@ Compiling is done once per policy (and category vocabulary); the day step reads 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -90,7 +90,6 @@ class CompiledPolicy:
     prize_cost: I64
     expiry: ExpiryScheme
     anchor_value: int  # micros per point
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_rules(self) -> int:

@@ -102,29 +102,6 @@ def group_sum(keys: I64, values: I64) -> tuple[I64, I64]:
     return sk[idx], sums
 
 
-def _dense(n_keys: int, size: int | None) -> bool:
-    """Whether a dense pass over all ``size`` members beats sorting ``n_keys`` keys."""
-    return size is not None and n_keys * 16 >= size
-
-
-def unique_members(keys: I64, size: int) -> I64:
-    """Sorted distinct member positions (all < ``size``)."""
-    if not _dense(len(keys), size):
-        return unique(keys)
-    mask = np.zeros(size, bool)
-    mask[keys] = True
-    return np.flatnonzero(mask)
-
-
-def member_totals(keys: I64, values: I64, size: int) -> tuple[I64, I64]:
-    """Sorted distinct members and the exact sum of ``values`` for each."""
-    if not _dense(len(keys), size):
-        return group_sum(keys, values)
-    total = np.bincount(keys, weights=values, minlength=size)
-    nz = np.flatnonzero(total)
-    return nz, np.rint(total[nz]).astype(np.int64)
-
-
 def scatter_add(target: npt.NDArray[np.int64], keys: I64, values: I64 | int) -> None:
     """``target[keys] += values`` with repeated keys adding up (exact for int64)."""
     if len(keys):
