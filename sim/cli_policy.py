@@ -19,7 +19,8 @@ from sim.policy import (
     override,
     parse_override,
 )
-from sim.policy.describe import describe, diff, render_diff, three_sentences
+from sim.policy.describe import describe, three_sentences
+from sim.policy.diff import diff, render_diff
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 

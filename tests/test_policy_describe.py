@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from sim.policy import Policy, PolicyError, load_policy, override, validate_policy
-from sim.policy.describe import MISSING, describe, diff, render_diff, three_sentences
+from sim.policy.describe import describe, three_sentences
+from sim.policy.diff import MISSING, diff, render_diff
 from sim.policy.earn import TaskRule
 
 TINY = """\

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sim.policy import Policy, load_policy
-from sim.policy.describe import MISSING, diff
+from sim.policy.diff import MISSING, diff
 from sim.policy.earn import (
     ActionRule,
     CheckinRule,
