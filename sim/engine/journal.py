@@ -118,12 +118,19 @@ def credit_lots(members: MemberState, member: I64, points: I64, slot: int) -> No
 
 def debit_lots(members: MemberState, member: I64, points: I64, order: I64) -> I64:
     """Take ``points`` from each (unique) member's lots, earliest expiry first; returns what
-    could not be taken from lots (when ``points`` exceeded them)."""
+    could not be taken from lots (when ``points`` exceeded them). A loop over lot buckets (in
+    expiry order), stopping once every request is covered; never over members."""
+    rest = points.astype(np.int64, copy=True)
     if len(member) == 0:
-        return np.zeros(0, np.int64)
-    lots = members.lots[member][:, order]
-    before = np.cumsum(lots, axis=1) - lots
-    take = np.clip(points[:, None] - before, 0, lots)
-    members.lots[member[:, None], order[None, :]] = lots - take
-    rest: I64 = points - take.sum(axis=1)
+        return rest
+    who = np.arange(len(member))
+    for slot in order:
+        col = members.lots[:, slot]
+        held = col[member[who]]
+        take = np.minimum(held, rest[who])
+        col[member[who]] = held - take
+        rest[who] -= take
+        who = who[rest[who] > 0]
+        if len(who) == 0:
+            break
     return rest
