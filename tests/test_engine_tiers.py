@@ -7,19 +7,22 @@ thresholds of 2,000 and 8,000 qualifying points in 12 months are assumed.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from engine_helpers import (
     Sim,
     adjust,
     batch,
     compiled,
+    day,
     purchase,
     redeem,
     refund,
     repo_policy,
 )
 
-from sim.engine import DayResult
+from sim.engine import DayResult, new_state
+from sim.engine.tiers import roll_qualifying
 
 ECOMMERCE = "ecommerce_super_points"
 NO_CAP = {"caps.daily": None}
@@ -145,3 +148,26 @@ def test_rolling_qualifying_window_drops_months_that_leave_it() -> None:
         assert changes(sim.step(month_end)) == [], month_end
     assert changes(sim.step("2026-04-30")) == [(0, 1, 0)]  # window now February to April
     assert sim.available(0) == 2500  # the points themselves stay
+
+
+@pytest.mark.parametrize("everyone", [True, False])
+def test_rolling_qualifying_months_matches_a_member_by_member_reference(everyone: bool) -> None:
+    cp = repo_policy("ecommerce_super_points")
+    window = cp.policy.tiering.window_months
+    rng = np.random.default_rng(7)
+    n, month = 60, 700
+    state = new_state(cp, n, day("2026-03-02"))
+    ms = state.members
+    ms.qual[:] = rng.integers(0, 50, (n, window))
+    ms.qual_total[:] = ms.qual.sum(axis=1)
+    ms.qual_month[:] = month - rng.integers(0, 2 * window, n)  # behind by 0 .. 2 windows
+    expected_qual = ms.qual.copy()
+    for i in range(n):  # reference: clear each month that left member i's window
+        for m in range(int(ms.qual_month[i]) + 1, month + 1):
+            expected_qual[i, m % window] = 0
+    members = np.arange(n) if everyone else np.arange(0, n, 3)
+    roll_qualifying(ms, members, month)
+    touched = np.isin(np.arange(n), members)
+    assert (ms.qual[touched] == expected_qual[touched]).all()
+    assert (ms.qual_total == ms.qual.sum(axis=1)).all()
+    assert (ms.qual_month[touched] == month).all()
