@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from sim.engine import calendar as cal
 from sim.engine.codes import EARN_KIND, Account, Kind, Status
-from sim.engine.compiled import CompiledCampaign
+from sim.engine.compiled import UNLIMITED, CompiledCampaign
 from sim.engine.context import Ctx
 from sim.engine.earn import EPS, Activity, record_activity, rule_candidates
 from sim.engine.groups import group_sum, scatter_add
@@ -187,12 +187,22 @@ def _caps(ctx: Ctx, parts: Parts) -> None:
     counted = cp.rule_overall_cap[parts.base]
     rows = None if counted.all() else np.flatnonzero(counted)
     m = parts.member if rows is None else parts.member[rows]
-    if len(m):
-        rem = np.minimum(cp.overall_day - ms.overall_day[m], cp.overall_month - ms.overall_month[m])
+    day_cap, month_cap = cp.overall_day < UNLIMITED, cp.overall_month < UNLIMITED
+    if len(m) and (day_cap or month_cap):  # an unlimited scope needs no counting
+        if day_cap and month_cap:
+            rem = np.minimum(
+                cp.overall_day - ms.overall_day[m], cp.overall_month - ms.overall_month[m]
+            )
+        elif day_cap:
+            rem = cp.overall_day - ms.overall_day[m]
+        else:
+            rem = cp.overall_month - ms.overall_month[m]
         _apply_cap(parts, rows, np.maximum(rem, 0))
         paid = parts.points if rows is None else parts.points[rows]
-        scatter_add(ms.overall_day, m, paid)
-        scatter_add(ms.overall_month, m, paid)
+        if day_cap:
+            scatter_add(ms.overall_day, m, paid)
+        if month_cap:
+            scatter_add(ms.overall_month, m, paid)
     for col, sel in capped_rules:  # after the overall caps: count only what is paid
         scatter_add(ms.rule_day[:, col], parts.member[sel], parts.points[sel])
         scatter_add(ms.rule_month[:, col], parts.member[sel], parts.points[sel])

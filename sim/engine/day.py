@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,11 +36,13 @@ I64 = npt.NDArray[np.int64]
 class DayResult:
     """What one engine call did.
 
-    ``status`` and ``points`` are per event of the batch (empty for open/close); ``points`` is
-    what the event earned (+) or spent (-). ``tier_*`` list tier changes; ``reminder_*`` list
-    members reminded ``reminder_days`` before ``reminder_points`` expire."""
+    ``postings`` is the call's journal (joined from its chunks when first read: callers that
+    aggregate can read ``posting_chunks`` instead). ``status`` and ``points`` are per event of
+    the batch (empty for open/close); ``points`` is what the event earned (+) or spent (-).
+    ``tier_*`` list tier changes; ``reminder_*`` list members reminded ``reminder_days``
+    before ``reminder_points`` expire."""
 
-    postings: Postings
+    posting_chunks: list[Postings]
     status: npt.NDArray[np.int8]
     points: I64
     tier_member: I64
@@ -49,6 +52,10 @@ class DayResult:
     reminder_days: I64
     reminder_points: I64
 
+    @functools.cached_property
+    def postings(self) -> Postings:
+        return Postings.concat(self.posting_chunks)
+
     @classmethod
     def of(cls, ctx: Ctx) -> DayResult:
         def cat(parts: list[I64]) -> I64:
@@ -56,7 +63,7 @@ class DayResult:
 
         tc, rm = ctx.tier_changes, ctx.reminders
         return cls(
-            postings=ctx.journal.postings(),
+            posting_chunks=ctx.journal.chunks(),
             status=ctx.status,
             points=ctx.points,
             tier_member=cat([t[0] for t in tc]),
@@ -73,7 +80,7 @@ class DayResult:
             return np.concatenate([getattr(p, name) for p in parts])
 
         return cls(
-            Postings.concat([p.postings for p in parts]),
+            [c for p in parts for c in p.posting_chunks],
             *(cat(f) for f in list(cls.__dataclass_fields__)[1:]),  # type: ignore[arg-type]
         )
 

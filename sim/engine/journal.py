@@ -84,8 +84,9 @@ class Journal:
             tier = np.where(changed, ms.tier_open[member], tier)
         return tier
 
-    def postings(self) -> Postings:
-        return Postings.concat(self._parts)
+    def chunks(self) -> list[Postings]:
+        """The postings of the call, one chunk per post."""
+        return list(self._parts)
 
 
 def _column(value: ArrayOrInt, n: int) -> I64:
