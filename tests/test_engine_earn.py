@@ -385,3 +385,9 @@ threshold = 0
         for d in (3, 4, 5, 6)
     ]
     assert paid == [30, 30, 10, 0]
+
+
+def test_event_kinds_are_contiguous_so_validation_can_check_a_range() -> None:
+    from sim.engine import Kind
+
+    assert sorted(int(k) for k in Kind) == list(range(min(Kind), max(Kind) + 1))

@@ -104,6 +104,8 @@ def _contended_members(ctx: Ctx, idx: I64) -> I64 | None:
     price, the member is not frozen and holds the tier): only then does arrival order across
     members decide who gets the last units."""
     ev, cp, ms, stock = ctx.events, ctx.cp, ctx.ms, ctx.ps.stock
+    if not ((stock > 0) & (stock < UNLIMITED)).any():
+        return None  # no limited item has units left to compete for
     code = ev.code[idx]
     red = idx[(ev.kind[idx] == Kind.REDEEM) & (code >= 0) & (code < len(stock))]
     if len(red) == 0:

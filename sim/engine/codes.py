@@ -53,7 +53,6 @@ def _table(kinds: tuple[Kind, ...]) -> npt.NDArray[np.bool_]:
     return table
 
 
-VALID_KIND = _table(tuple(Kind))
 EARN_KIND = _table(EARN_KINDS)
 BURN_KIND = _table(BURN_KINDS)
 """Lookup tables: ``EARN_KIND[events.kind]`` is a mask of earn events (faster than isin)."""

@@ -111,7 +111,10 @@ def rule_candidates(ctx: Ctx, act: Activity, rule_idx: int, rule: EarnRule) -> t
         idx, s = act.checkins, act.streaks
         table = np.asarray(rule.streak_points, np.int64)
         n = len(table)
-        pos = np.minimum(s, n) if rule.after_table == "hold" else (s - 1) % n + 1
+        pos = np.minimum(s, n)
+        if rule.after_table == "restart":
+            long = s > n  # only streaks past the table need the modulo
+            pos[long] = (s[long] - 1) % n + 1
         pts = table[pos - 1]
         if rule.bonus_day is not None:
             hit = (
@@ -131,10 +134,12 @@ def rule_candidates(ctx: Ctx, act: Activity, rule_idx: int, rule: EarnRule) -> t
             action = (kind == Kind.ACTION) & (ev.code == ACTIONS.index(rule.trigger))
             mask = first_where(ev.member, action)
         bit = np.int64(1) << ctx.cp.one_time_bit[rule_idx]
-        mask &= (ms.flags[ev.member] & bit) == 0
-        if rule.trigger != "first_purchase":
-            ctx.status[action & ~mask] = Status.DUPLICATE
         idx = np.flatnonzero(mask)
+        idx = idx[(ms.flags[ev.member[idx]] & bit) == 0]  # not rewarded before
+        if rule.trigger != "first_purchase":
+            repeated = action.copy()
+            repeated[idx] = False
+            ctx.status[repeated] = Status.DUPLICATE
         ms.flags[ev.member[idx]] |= bit
         return idx, np.full(len(idx), rule.points, np.int64)
     if isinstance(rule, ReferralRule):

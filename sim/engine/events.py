@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
-from sim.engine.codes import VALID_KIND, Kind
+from sim.engine.codes import Kind
 
 I64 = npt.NDArray[np.int64]
 
@@ -103,7 +103,7 @@ class DayEvents:
         """Raise ValueError naming the field of the first bad event."""
         checks = [
             ("member", (self.member < 0) | (self.member >= n_members), f"in [0, {n_members})"),
-            ("kind", ~VALID_KIND[np.clip(self.kind, 0, len(VALID_KIND) - 1)], "a sim.engine.Kind"),
+            ("kind", (self.kind < min(Kind)) | (self.kind > max(Kind)), "a sim.engine.Kind"),
             ("amount", self.amount < 0, ">= 0"),
             ("seq", np.diff(self.seq) <= 0, "strictly increasing"),
         ]
