@@ -15,8 +15,11 @@ B = npt.NDArray[np.bool_]
 
 def _sorted(keys: I64) -> tuple[I64, I64, B]:
     """(stable order, keys in that order, start-of-group mask)."""
-    order = np.argsort(keys, kind="stable")
-    sk = keys[order]
+    if len(keys) < 2 or bool((keys[1:] >= keys[:-1]).all()):  # already sorted: no sort
+        order, sk = np.arange(len(keys)), keys
+    else:
+        order = np.argsort(keys, kind="stable")
+        sk = keys[order]
     start = np.empty(len(sk), bool)
     if len(sk):
         start[0] = True
@@ -28,7 +31,7 @@ def unique(keys: I64) -> I64:
     """Sorted distinct keys."""
     if len(keys) == 0:
         return keys.astype(np.int64)
-    sk = np.sort(keys)
+    sk = keys if bool((keys[1:] >= keys[:-1]).all()) else np.sort(keys)
     keep = np.empty(len(sk), bool)
     keep[0] = True
     np.not_equal(sk[1:], sk[:-1], out=keep[1:])
