@@ -8,7 +8,7 @@ import numpy.typing as npt
 from sim.engine.codes import Account
 from sim.engine.events import Postings
 from sim.engine.groups import group_sum
-from sim.engine.state import EngineState, MemberState
+from sim.engine.state import EngineState, MemberState, tier_in_force
 
 I64 = npt.NDArray[np.int64]
 ArrayOrInt = I64 | int
@@ -54,6 +54,7 @@ class Journal:
             n = len(member)
             if n == 0:
                 return
+        tier = tier_in_force(self.members, self.program, member, self.day)
         acct = self.members.acct  # column views are contiguous (column-major state)
         np.add.at(
             acct[:, Account.ISSUED if src == Account.ISSUED else src],
@@ -68,21 +69,11 @@ class Journal:
                 src=np.full(n, int(src), np.int64),
                 dst=np.full(n, int(dst), np.int64),
                 points=pts,
-                value=pts * self.point_value[self._benefit_tier(member)],
+                value=pts * self.point_value[tier],
                 cost=cst if no_cost else cst.copy(),
                 event=_column(event, n),
             )
         )
-
-    def _benefit_tier(self, member: I64) -> npt.NDArray[np.int8]:
-        ms = self.members
-        tier: npt.NDArray[np.int8] = ms.tier[member]
-        if self.program.tier_changed_day != self.day:
-            return tier
-        changed = ms.tier_day[member] == self.day
-        if changed.any():
-            tier = np.where(changed, ms.tier_open[member], tier)
-        return tier
 
     def chunks(self) -> list[Postings]:
         """The postings of the call, one chunk per post."""

@@ -149,6 +149,16 @@ class EngineState:
         return _copy.deepcopy(self)
 
 
+def tier_in_force(members: MemberState, program: ProgramState, member: I64, day: int) -> I64:
+    """The tier whose benefits (multipliers, point value, tier-only items, campaign audiences)
+    apply to members on ``day``: the tier they held when the day opened. A change made today
+    takes effect tomorrow, so splitting a day's events into batches never changes the result."""
+    if program.tier_changed_day != day:  # no change today: the current tier
+        return members.tier[member].astype(np.int64)
+    changed_today = members.tier_day[member] == day
+    return np.where(changed_today, members.tier_open[member], members.tier[member]).astype(np.int64)
+
+
 def new_state(
     cp: CompiledPolicy,
     n: int,

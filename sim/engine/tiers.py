@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from sim.engine import calendar as cal
 from sim.engine.groups import unique
+from sim.engine.state import tier_in_force
 
 if TYPE_CHECKING:
     from sim.engine.context import Ctx
@@ -108,14 +109,8 @@ def review(ctx: Ctx) -> None:
 
 
 def benefit_tier(ctx: Ctx, member: I64) -> I64:
-    """The tier whose benefits (multipliers, point value, tier-only items, campaign audiences)
-    apply to members today: the tier they held when the day opened. A change made today takes
-    effect tomorrow, so splitting a day's events into batches never changes the result."""
-    ms = ctx.ms
-    if ctx.ps.tier_changed_day != ctx.day:  # no change today: the current tier
-        return ms.tier[member].astype(np.int64)
-    changed_today = ms.tier_day[member] == ctx.day
-    return np.where(changed_today, ms.tier_open[member], ms.tier[member]).astype(np.int64)
+    """The tier whose benefits apply to members today (see :func:`state.tier_in_force`)."""
+    return tier_in_force(ctx.ms, ctx.ps, member, ctx.day)
 
 
 def _change(ctx: Ctx, member: I64, new: I64) -> None:
