@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Set up (if needed) and run the main job. Until the simulated world lands this checks every
-# policy and shows the default programme's rules; it becomes `pointsim run` next.
+# Set up (if needed) and run the main job: simulate the default scenario (double points
+# 1-11 November, control vs treatment on the same members) and write its report to
+# reports/double_points/ (report.html, summary.json, metrics.parquet ...).
+# Extra arguments go to `pointsim run`, e.g. `bash scripts/demo.sh --members 2000`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/pointsim policy check policies/*.toml
-.venv/bin/pointsim policy show policies/ecommerce_double_points.toml
+.venv/bin/pointsim run "$@"

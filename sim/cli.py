@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from sim.cli_policy import policy
+from sim.cli_run import run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,3 +16,4 @@ def main() -> None:
 
 
 main.add_command(policy)
+main.add_command(run)

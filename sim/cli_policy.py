@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
+from sim.files import write_text_atomic
 from sim.policy import (
     Policy,
     PolicyError,
@@ -133,19 +132,7 @@ def schema(out: Path | None) -> None:
         click.echo(text, nl=False)
         return
     try:
-        _write_atomic(out, text)
+        write_text_atomic(out, text)
     except OSError as err:
         raise click.FileError(str(out), hint=str(err.strerror or err)) from None
     click.echo(f"wrote {out}", err=True)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that it is either complete or not there at all."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sim.engine import calendar as cal
 from sim.engine.codes import EARN_KIND, Account, Kind, Status
 from sim.engine.compiled import UNLIMITED, CompiledCampaign
 from sim.engine.context import Ctx
 from sim.engine.earn import EPS, Activity, record_activity, rule_candidates
 from sim.engine.groups import group_sum, scatter_add
 from sim.engine.journal import credit_lots
+from sim.engine.quote import campaign_active, in_audience
 from sim.engine.tiers import add_qualifying, benefit_tier, upgrade_now
 from sim.policy.earn import InvestmentRule
 
@@ -46,19 +46,6 @@ class Parts:
         return Parts(*(getattr(self, f)[mask] for f in Parts.__dataclass_fields__))
 
 
-def campaign_active(c: CompiledCampaign, day: int) -> bool:
-    date = cal.to_date(day)
-    if c.start is None or c.end is None:
-        if c.start is not None and (date.year, date.month, date.day) < c.start:
-            return False
-        return not (c.end is not None and (date.year, date.month, date.day) > c.end)
-    if c.yearly:
-        md = (date.month, date.day)
-        s, e = c.start[1:], c.end[1:]
-        return s <= md <= e if s <= e else (md >= s or md <= e)
-    return c.start <= (date.year, date.month, date.day) <= c.end
-
-
 def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I64, I64]:
     """Points with tier and birthday multipliers (per row), and the campaign extras as sparse
     rows: (boosted, rows hit by a campaign, extra points of those rows, campaign rule id).
@@ -83,17 +70,7 @@ def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I6
     for c in active:
         boosted_rule = c.boosts[rule]
         r = np.arange(len(rule)) if boosted_rule.all() else np.flatnonzero(boosted_rule)
-        m = member[r]
-        keep = np.ones(len(r), bool)
-        if c.max_days_since_join is not None:
-            recent = ms.join_day > ctx.day - c.max_days_since_join  # one byte a member
-            keep &= recent[m]
-        if c.tiers is not None:
-            keep &= c.tiers[benefit_tier(ctx, m)]
-        if c.groups is not None:
-            keep &= c.groups[ms.group[m]]
-        if c.birthday_month:
-            keep &= ms.birth_month[m] == ctx.month_of_year
+        keep = in_audience(c, ms, ctx.ps, member[r], ctx.day)
         if keep.any():
             hits.append((r[keep], c))
     if not hits:

@@ -1,0 +1,92 @@
+"""What a member would be told before acting: the multipliers on a purchase's points today.
+
+Shells use it to show offers (the ledger's quotes, the world's members responding to a
+campaign). It reads state and changes nothing; the same audience rule serves the award.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.engine import calendar as cal
+from sim.engine.compiled import CompiledCampaign, CompiledPolicy
+from sim.engine.state import EngineState, MemberState, ProgramState, tier_in_force
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
+
+
+def campaign_active(c: CompiledCampaign, day: int) -> bool:
+    """Whether the campaign's date window contains ``day``."""
+    date = cal.to_date(day)
+    if c.start is None or c.end is None:
+        if c.start is not None and (date.year, date.month, date.day) < c.start:
+            return False
+        return not (c.end is not None and (date.year, date.month, date.day) > c.end)
+    if c.yearly:
+        md = (date.month, date.day)
+        s, e = c.start[1:], c.end[1:]
+        return s <= md <= e if s <= e else (md >= s or md <= e)
+    return c.start <= (date.year, date.month, date.day) <= c.end
+
+
+def in_audience(c: CompiledCampaign, ms: MemberState, ps: ProgramState, member: I64, day: int) -> B:
+    """Which of ``member`` (positions) the campaign's audience holds on ``day``."""
+    keep = np.ones(len(member), bool)
+    if c.max_days_since_join is not None:
+        keep &= ms.join_day[member] > day - c.max_days_since_join
+    if c.tiers is not None:
+        keep &= c.tiers[tier_in_force(ms, ps, member, day)]
+    if c.groups is not None:
+        keep &= c.groups[ms.group[member]]
+    if c.birthday_month:
+        keep &= ms.birth_month[member] == cal.to_date(day).month
+    return keep
+
+
+def purchase_rule(cp: CompiledPolicy) -> int | None:
+    """Index of the first enabled purchase rule (None: the policy pays nothing for spend)."""
+    for idx, rule in cp.earn:
+        if rule.kind == "purchase":
+            return idx
+    return None
+
+
+def purchase_multipliers(
+    cp: CompiledPolicy, state: EngineState, member: I64, day: int
+) -> tuple[F64, F64, I64]:
+    """For members (positions) buying today: the tier factor (tier and birthday multipliers)
+    and the campaign factor on the purchase rule's points, and the leading campaign's index
+    in ``cp.campaigns`` (-1: none). Campaign factors combine by the policy's stacking; fixed
+    bonuses are not included."""
+    n = len(member)
+    ms, ps = state.members, state.program
+    tier_f = np.ones(n)
+    camp_f = np.ones(n)
+    lead = np.full(n, -1, np.int64)
+    rule = purchase_rule(cp)
+    if rule is None or n == 0:
+        return tier_f, camp_f, lead
+    if cp.rule_boostable[rule] and ((cp.tier_mult != 1).any() or (cp.tier_bday != 1).any()):
+        tier = tier_in_force(ms, ps, member, day)
+        tier_f = cp.tier_mult[tier]
+        bday = ms.birth_month[member] == cal.to_date(day).month
+        tier_f = np.where(bday, tier_f * cp.tier_bday[tier], tier_f)
+    stacking = cp.policy.program.campaign_stacking
+    best = np.zeros(n)
+    for i, c in enumerate(cp.campaigns):
+        if not c.boosts[rule] or c.multiplier == 1.0 or not campaign_active(c, day):
+            continue
+        hit = in_audience(c, ms, ps, member, day)
+        if stacking == "multiply":
+            camp_f[hit] *= c.multiplier
+        elif stacking == "max":
+            camp_f[hit] = np.maximum(camp_f[hit], c.multiplier)
+        else:
+            camp_f[hit] += c.multiplier - 1.0
+        better = hit & (c.multiplier > best)
+        lead[better] = i
+        best[better] = c.multiplier
+    return tier_f, camp_f, lead

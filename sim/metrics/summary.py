@@ -1,0 +1,391 @@
+"""The summary of a run: headline metrics per group and replication, their mean and 95%
+confidence interval over replications, the treatment-minus-control effect, and a headline in
+plain words (DESIGN.md section 5). The result is a JSON-ready dict, ``summary.json``.
+
+Every metric is computed per (replication, group) first, over the metric window (the daily rows
+present: warm-up is already left out); only then are replications averaged. Experiment effects
+are differences per replication (treatment and control share their random numbers, so common
+shocks cancel) and then averaged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.files import write_text_atomic
+from sim.metrics.schema import (
+    DAILY,
+    EXPERIMENT,
+    RETENTION,
+    RUN,
+    RUN_INDEX,
+    SUMMARY,
+    Headline,
+    RunTables,
+    SummarySpec,
+)
+
+__all__ = [
+    "experiment_metrics",
+    "format_value",
+    "headline_metrics",
+    "replication_metrics",
+    "summarise",
+    "t_interval",
+    "write_summary",
+]
+
+KEYS = ["replication", "group"]
+_SUMS = (
+    "gmv",
+    "orders",
+    "points_issued",
+    "points_burned",
+    "points_expired",
+    "points_cost",
+    "programme_cost",
+    "incentive_gmv",
+    "active_members",
+)
+
+
+def headline_metrics(spec: SummarySpec) -> tuple[Headline, ...]:
+    """The per-group metrics of the summary: :data:`SUMMARY` and one share per tier."""
+    tiers = tuple(
+        Headline(f"tier_{name}_share", "share", f"members in tier {name} at the end", "")
+        for name in spec.tiers
+    )
+    return SUMMARY + tiers
+
+
+# --- per replication --------------------------------------------------------------------------
+
+
+def _check(frame: pd.DataFrame, table: str, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{table} table: missing column(s) {missing}; expected {list(columns)}")
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    """``num / den`` as floats, NaN where the denominator is zero."""
+    den = den.astype(float)
+    return num.astype(float) / den.where(den != 0)
+
+
+def _one_point(tables: RunTables, spec: SummarySpec) -> None:
+    daily = tables.daily
+    if daily.empty:
+        raise ValueError("daily table: no rows (the metric window is empty)")
+    for col in ("scenario", "point"):
+        values = sorted(map(str, daily[col].unique()))
+        if len(values) > 1:
+            raise ValueError(
+                f"daily table: {col} has {len(values)} values {values[:5]}; summarise one "
+                "scenario and sweep point at a time (filter the tables first)"
+            )
+    present = set(map(str, daily["group"].unique()))
+    missing = [g for g in spec.groups if g not in present]
+    if missing:
+        raise ValueError(f"daily table: group(s) {missing} of the summary spec have no rows")
+    if spec.control is not None and spec.control not in spec.groups:
+        raise ValueError(f"summary spec: control={spec.control!r} is not one of {spec.groups}")
+
+
+def replication_metrics(tables: RunTables, spec: SummarySpec) -> pd.DataFrame:
+    """One row per (replication, group) of ``spec.groups``: every headline metric over the metric
+    window, as floats (NaN where a metric is undefined, e.g. a ratio over zero), and the run's
+    ``margin_rate``."""
+    tier_cols = [f"tier_{name}" for name in spec.tiers]
+    _check(tables.daily, "daily", [*KEYS, "day", *(c.name for c in DAILY), *tier_cols])
+    _check(tables.runs, "runs", [*RUN_INDEX, *(c.name for c in RUN)])
+    _check(tables.retention, "retention", [*KEYS, "age_days", *(c.name for c in RETENTION)])
+    _one_point(tables, spec)
+
+    daily = tables.daily[tables.daily["group"].isin(spec.groups)].sort_values([*KEYS, "day"])
+    by = daily.groupby(KEYS, sort=True)
+    sums = by[list(_SUMS)].sum().astype(float)
+    last = by.tail(1).set_index(KEYS)
+    means = by[["outstanding_points", "members", "active_members"]].mean()
+
+    runs = tables.runs.drop_duplicates(KEYS, keep="last").set_index(KEYS)
+    absent = sums.index.difference(runs.index)
+    if len(absent):
+        raise ValueError(f"runs table: no row for (replication, group) {list(absent)[:5]}")
+    runs = runs.reindex(sums.index)
+    days = runs["window_days"].astype(float)
+    months = days / 30.0
+
+    out = pd.DataFrame(index=sums.index)
+    for name in ("gmv", "orders", "points_issued", "points_burned", "points_expired"):
+        out[name] = sums[name]
+    out["points_cost"] = sums["points_cost"]
+    out["programme_cost"] = sums["programme_cost"]
+    out["cost_ratio"] = _ratio(sums["points_cost"], sums["gmv"])
+    urr = _ratio(sums["points_burned"], sums["points_burned"] + sums["points_expired"])
+    out["liability_end"] = last["liability"].astype(float)
+    out["expected_liability_end"] = out["liability_end"] * urr
+    out["liability_to_monthly_gmv"] = _ratio(out["liability_end"], sums["gmv"] / days * 30.0)
+    out["earn_rate"] = _ratio(sums["points_issued"], sums["active_members"])
+    out["burn_rate"] = _ratio(sums["points_burned"] / months, means["outstanding_points"])
+    out["redemption_participation"] = _ratio(runs["redeemers_window"], runs["members"])
+    out["breakage"] = _ratio(sums["points_expired"], sums["points_issued"])
+    out["ultimate_redemption_rate"] = urr
+    out["active_members_per_day"] = means["active_members"].astype(float)
+    out["active_days_per_member_month"] = _ratio(sums["active_members"] / months, means["members"])
+    out["repurchase_rate"] = _ratio(runs["repeat_buyers_window"], runs["buyers_window"])
+    for age in (90, 365):
+        at_age = tables.retention[tables.retention["age_days"] == age]
+        retained = at_age.drop_duplicates(KEYS, keep="last").set_index(KEYS)["retained"]
+        out[f"retention_{age}"] = retained.reindex(out.index).astype(float)
+    out["churned_share"] = _ratio(runs["churned_end"], runs["members"])
+    out["incentive_share"] = _ratio(sums["incentive_gmv"], sums["gmv"])
+    for name, col in zip(spec.tiers, tier_cols, strict=True):
+        out[f"tier_{name}_share"] = _ratio(last[col], last["members"])
+    out["margin_rate"] = runs["margin_rate"].astype(float)
+    return out.replace([np.inf, -np.inf], np.nan)
+
+
+def experiment_metrics(per_rep: pd.DataFrame, treatment: str, control: str) -> pd.DataFrame:
+    """Treatment minus control per replication (replications present in both groups), from
+    :func:`replication_metrics`: the :data:`EXPERIMENT` metrics, and the difference of every
+    headline metric under its own name. The margin rate is the treatment's policy's."""
+    t = per_rep.xs(treatment, level="group")
+    c = per_rep.xs(control, level="group")
+    reps = t.index.intersection(c.index)
+    t, c = t.loc[reps], c.loc[reps]
+    diff = (t - c).drop(columns=["margin_rate"])
+    out = pd.DataFrame(index=reps)
+    out["incremental_gmv"] = diff["gmv"]
+    out["incremental_margin"] = diff["gmv"] * t["margin_rate"]
+    out["incremental_points_cost"] = diff["points_cost"]
+    out["roi"] = _ratio(out["incremental_margin"], out["incremental_points_cost"])
+    out["liability_change"] = diff["liability_end"]
+    out["retention_change"] = diff["retention_90"]
+    out["active_change"] = diff["active_members_per_day"]
+    out["cost_ratio_change"] = diff["cost_ratio"]
+    return pd.concat([out, diff.add_prefix("diff_")], axis=1)
+
+
+# --- over replications ------------------------------------------------------------------------
+
+
+def t_interval(values: Sequence[float] | np.ndarray) -> dict[str, float | int | None]:
+    """Mean, sample sd and a 95% t-interval of the finite values (``None`` where undefined:
+    no finite value, or one value for sd and the interval)."""
+    arr = np.asarray(values, dtype=float)
+    arr = arr[np.isfinite(arr)]
+    n = int(arr.size)
+    if n == 0:
+        return {"mean": None, "ci_low": None, "ci_high": None, "sd": None, "n": 0}
+    mean = float(arr.mean())
+    if n == 1:
+        return {"mean": mean, "ci_low": None, "ci_high": None, "sd": None, "n": 1}
+    sd = float(arr.std(ddof=1))
+    half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "sd": sd, "n": n}
+
+
+def _status(st: Mapping[str, Any], band: tuple[float | None, float | None] | None) -> str | None:
+    mean = st["mean"]
+    if band is None or mean is None:
+        return None
+    low, high = band
+    if low is not None and mean < low:
+        return "low"
+    if high is not None and mean > high:
+        return "high"
+    return "ok"
+
+
+def _entry(values: pd.Series, metric: Headline) -> dict[str, Any]:
+    return {**t_interval(values.to_numpy(dtype=float)), "unit": metric.unit, "text": metric.text}
+
+
+def summarise(tables: RunTables, spec: SummarySpec) -> dict[str, Any]:
+    """The JSON-ready summary of one scenario and sweep point (see the module docstring).
+
+    NaN and infinities never appear: an undefined figure is ``None``."""
+    per_rep = replication_metrics(tables, spec)
+    metrics: dict[str, dict[str, Any]] = {}
+    for group in spec.groups:
+        rows = per_rep.xs(group, level="group")
+        metrics[group] = {}
+        for m in headline_metrics(spec):
+            entry = _entry(rows[m.name], m)
+            band = spec.bands.get(m.name)
+            entry["band"] = None if band is None else [band[0], band[1]]
+            entry["status"] = _status(entry, band)
+            metrics[group][m.name] = entry
+
+    experiment: dict[str, Any] | None = None
+    control = spec.control
+    treatments = [g for g in spec.groups if g != control]
+    if control is not None and treatments:
+        experiment = {}
+        for group in treatments:
+            diff = experiment_metrics(per_rep, group, control)
+            experiment[group] = {
+                "vs": control,
+                "metrics": {m.name: _entry(diff[m.name], m) for m in EXPERIMENT},
+                "differences": {
+                    m.name: _entry(diff[f"diff_{m.name}"], m) for m in headline_metrics(spec)
+                },
+            }
+
+    days = pd.DatetimeIndex(tables.daily["day"].unique())
+    summary: dict[str, Any] = {
+        "scenario": spec.scenario,
+        "title": spec.title,
+        "currency": spec.currency,
+        "replications": int(tables.daily["replication"].nunique()),
+        "groups": list(spec.groups),
+        "control": control,
+        "window": {
+            "start": days.min().strftime("%Y-%m-%d"),
+            "end": days.max().strftime("%Y-%m-%d"),
+            "days": int(days.size),
+        },
+        "policies": {g: dict(p) for g, p in spec.policies.items()},
+        "metrics": metrics,
+        "experiment": experiment,
+    }
+    summary["headline"] = headline(summary)
+    cleaned: dict[str, Any] = _json_ready(summary)
+    return cleaned
+
+
+def _json_ready(value: Any) -> Any:
+    """``value`` with numpy scalars made Python and NaN/inf made ``None``, recursively."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_summary(summary: Mapping[str, Any], path: Path) -> None:
+    """Write the summary as JSON (indent 2) so that the file is either complete or absent."""
+    text = json.dumps(_json_ready(summary), indent=2, ensure_ascii=False, allow_nan=False)
+    write_text_atomic(Path(path), text + "\n")
+
+
+# --- words ------------------------------------------------------------------------------------
+
+
+def format_value(
+    value: float | None, unit: str, currency: str = "", *, signed: bool = False
+) -> str:
+    """A number for people: thousands separated, shares as % (differences of shares as
+    percentage points when ``signed``), money with its currency; ``None`` as an en dash."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    sign = "+" if signed else ""
+    if unit == "share":
+        pct = value * 100
+        digits = 2 if abs(pct) < 10 else 1
+        text = _unsigned_zero(f"{pct:{sign},.{digits}f}")
+        return f"{text} pp" if signed else f"{text}%"
+    if unit == "ratio":
+        return _unsigned_zero(f"{value:{sign},.2f}")
+    digits = 0 if abs(value) >= 100 or float(value).is_integer() else 2
+    text = _unsigned_zero(f"{value:{sign},.{digits}f}")
+    if unit == "currency" and currency:
+        return f"{text} {currency}"
+    return text
+
+
+def _unsigned_zero(text: str) -> str:
+    """ "0.00" for "-0.00" or "+0.00": a rounded zero has no sign."""
+    return text.lstrip("+-") if not text.strip("+-0.,") else text
+
+
+def _ci_text(st: Mapping[str, Any], unit: str, currency: str, *, signed: bool) -> str:
+    """``95% CI a to b CUR``, or "" without an interval (one replication)."""
+    if st["ci_low"] is None:
+        return ""
+    low = format_value(st["ci_low"], unit, signed=signed).removesuffix(" pp")
+    high = format_value(st["ci_high"], unit, currency, signed=signed)
+    return f"95% CI {low} to {high}"
+
+
+def _diff_phrase(label: str, st: Mapping[str, Any], unit: str, currency: str) -> str:
+    if st["mean"] is None:
+        return f"{label} not measured"
+    text = f"{label} {format_value(st['mean'], unit, currency, signed=True)}"
+    note = _ci_text(st, unit, currency, signed=True)
+    low, high = st["ci_low"], st["ci_high"]
+    if low is not None and low <= 0 <= high:
+        note += ", not distinguishable from zero" if high > low else ", no change"
+    return f"{text} ({note})" if note else text
+
+
+def _level_phrase(label: str, st: Mapping[str, Any], unit: str, currency: str) -> str:
+    if st["mean"] is None:
+        return f"{label} not measured"
+    text = f"{label} {format_value(st['mean'], unit, currency)}"
+    note = _ci_text(st, unit, currency, signed=False)
+    return f"{text} ({note})" if note else text
+
+
+_WHERE = {"ok": "inside its healthy band", "low": "below its band", "high": "above its band"}
+
+
+def headline(summary: Mapping[str, Any]) -> str:
+    """One or two plain sentences per comparison: what the policy does to GMV, cost, liability
+    and retention, with 95% confidence intervals over replications."""
+    cur = summary["currency"]
+    days = summary["window"]["days"]
+    experiment = summary.get("experiment")
+    out = []
+    if experiment:
+        for group, res in experiment.items():
+            m = res["metrics"]
+            roi = m["roi"]
+            roi_text = (
+                "ROI not defined (no change in points cost)"
+                if roi["mean"] is None
+                else _level_phrase("ROI", roi, "ratio", cur)
+            )
+            out.append(
+                f"Over {days:,} days, {group!r} against {res['vs']!r}: "
+                f"{_diff_phrase('GMV', m['incremental_gmv'], 'currency', cur)}, "
+                f"{_diff_phrase('points cost', m['incremental_points_cost'], 'currency', cur)}"
+                f", {roi_text}. "
+                f"{_diff_phrase('Liability at the end', m['liability_change'], 'currency', cur)}"
+                f"; {_diff_phrase('90-day retention', m['retention_change'], 'share', cur)}."
+            )
+    else:
+        groups = summary["groups"]
+        for group in groups:
+            m = summary["metrics"][group]
+            who = f"{group!r}: over" if len(groups) > 1 else "Over"
+            ratio = m["cost_ratio"]
+            where = _WHERE.get(ratio["status"] or "", "")
+            liab = m["liability_to_monthly_gmv"]["mean"]
+            months = "" if liab is None else f", {liab:,.2g} months of GMV"
+            out.append(
+                f"{who} {days:,} days, {_level_phrase('GMV was', m['gmv'], 'currency', cur)}"
+                f"; redemptions cost "
+                f"{format_value(m['points_cost']['mean'], 'currency', cur)}, "
+                f"{_level_phrase('a cost ratio of', ratio, 'share', cur)}"
+                f"{', ' + where if where else ''}. "
+                f"{_level_phrase('Liability at the end was', m['liability_end'], 'currency', cur)}"
+                f"{months}; "
+                f"{_level_phrase('90-day retention was', m['retention_90'], 'share', cur)}."
+            )
+    if summary["replications"] == 1:
+        out.append("One replication only: no confidence intervals.")
+    return " ".join(out)

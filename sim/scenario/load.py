@@ -1,0 +1,201 @@
+"""Reading scenario files into a :class:`Scenario`: the spec plus each group's resolved policy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sim.metrics.schema import EXPERIMENT, SUMMARY
+from sim.policy import Policy
+from sim.policy.load import (
+    PolicyError,
+    Problem,
+    _problems,
+    _set_path,
+    _thaw,
+    content_hash,
+    load_policy,
+    override,
+    parse_override,
+    read_toml,
+)
+from sim.scenario.model import SCENARIO_KEYS, ScenarioSpec
+
+DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "double_points.toml"
+
+
+class ScenarioError(PolicyError):
+    """A scenario file, its policy, or an override of either is not valid."""
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One experiment group as it runs: its policy and where its members come from."""
+
+    group: str
+    policy: Policy
+    policy_file: str
+    policy_hash: str
+    label: int
+    """Index into the policy's ``program.groups`` that the group's members carry."""
+    share: float
+    """Share of the population (1 for every group of a ``twin`` design)."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario with its policies resolved, ready to simulate."""
+
+    spec: ScenarioSpec
+    source: str
+    arms: tuple[Arm, ...]
+    control: str | None
+    """The group others are compared with (None: no experiment)."""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def design(self) -> str:
+        return "twin" if self.spec.experiment is None else self.spec.experiment.design
+
+    def bands(self) -> dict[str, tuple[float | None, float | None]]:
+        return {k: (b.min, b.max) for k, b in self.spec.health.items()}
+
+
+def _validate(data: Mapping[str, Any], source: str) -> ScenarioSpec:
+    try:
+        return ScenarioSpec.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(_problems(err, data, source)) from None
+
+
+def load_scenario(
+    path: Path | str | None = None,
+    *,
+    sets: Iterable[str] = (),
+    members: int | None = None,
+    days: int | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+) -> Scenario:
+    """Read and validate a scenario (default: ``scenarios/double_points.toml``) and its
+    policies. ``sets`` are ``PATH=VALUE`` overrides: a path starting with a scenario key
+    (``population.size``, ``horizon.days`` ...) sets the scenario, any other path sets the
+    policy of every group (``caps.daily``, ``campaigns.double11.multiplier`` ...). The keyword
+    arguments are shorthands for the scenario paths. Raises :class:`ScenarioError` naming the
+    file and field of every problem, before anything runs."""
+    path = Path(path) if path is not None else DEFAULT_SCENARIO
+    source = str(path)
+    try:
+        data = read_toml(path)
+    except PolicyError as err:
+        raise ScenarioError(err.problems) from None
+    scenario_sets: dict[str, Any] = {}
+    policy_sets: dict[str, Any] = {}
+    try:
+        for text in sets:
+            key, value = parse_override(text)
+            (scenario_sets if key.split(".")[0] in SCENARIO_KEYS else policy_sets)[key] = value
+    except PolicyError as err:
+        raise ScenarioError(err.problems) from None
+    for key, value in (
+        ("population.size", members),
+        ("horizon.days", days),
+        ("replications", replications),
+        ("seed", seed),
+    ):
+        if value is not None:
+            scenario_sets[key] = value
+    spec = _validate(data, source)
+    if scenario_sets:
+        raw = _thaw(spec.model_dump(mode="python"))
+        try:
+            for key, value in scenario_sets.items():
+                _set_path(raw, key, value, "--set", set())
+        except PolicyError as err:
+            raise ScenarioError(err.problems) from None
+        spec = _validate(raw, "--set")
+    problems = _band_problems(spec, source)
+    if problems:
+        raise ScenarioError(problems)
+    return Scenario(spec, source, _arms(spec, path, policy_sets), _control(spec))
+
+
+def _band_problems(spec: ScenarioSpec, source: str) -> list[Problem]:
+    known = {h.name for h in SUMMARY} | {h.name for h in EXPERIMENT}
+    out = []
+    for name in spec.health:
+        if name not in known and not (name.startswith("tier_") and name.endswith("_share")):
+            out.append(
+                Problem(
+                    source,
+                    f"health.{name}",
+                    "not a headline metric (expected one of: " + ", ".join(sorted(known)) + ")",
+                )
+            )
+    return out
+
+
+def _control(spec: ScenarioSpec) -> str | None:
+    exp = spec.experiment
+    if exp is None or len(exp.groups) < 2:
+        return None
+    return exp.control_group
+
+
+def _policy(
+    file: Path, sets: Mapping[str, Any], source: str, cli_sets: Mapping[str, Any]
+) -> Policy:
+    try:
+        policy = override(load_policy(file), sets, source)
+        return override(policy, cli_sets, "--set")
+    except PolicyError as err:
+        raise ScenarioError(err.problems) from None
+
+
+def _arms(spec: ScenarioSpec, path: Path, cli_sets: Mapping[str, Any]) -> tuple[Arm, ...]:
+    base_file = (path.parent / spec.policy).resolve()
+    if not base_file.is_file():
+        raise ScenarioError([Problem(str(path), "policy", f"no such policy file: {base_file}")])
+    groups = spec.experiment.groups if spec.experiment is not None else {"all": None}
+    twin = spec.experiment is None or spec.experiment.design == "twin"
+    arms = []
+    for name, group in groups.items():
+        file = base_file
+        if group is not None and group.policy is not None:
+            file = (path.parent / group.policy).resolve()
+            if not file.is_file():
+                raise ScenarioError(
+                    [
+                        Problem(
+                            str(path),
+                            f"experiment.groups.{name}.policy",
+                            f"no such policy file: {file}",
+                        )
+                    ]
+                )
+        sets = {**spec.set, **(group.set if group is not None else {})}
+        where = f"{path} (policy overrides of group {name!r})"
+        policy = _policy(file, sets, where, cli_sets)
+        labels = policy.program.groups
+        wanted = group.label if group is not None and group.label is not None else None
+        if wanted is not None and wanted not in labels:
+            raise ScenarioError(
+                [
+                    Problem(
+                        str(path),
+                        f"experiment.groups.{name}.label",
+                        f"{wanted!r} is not in the policy's program.groups {list(labels)}",
+                    )
+                ]
+            )
+        label = labels.index(wanted or name) if (wanted or name) in labels else 0
+        share = 1.0 if twin or group is None else group.share
+        arms.append(Arm(name, policy, str(file), content_hash(policy), label, share))
+    return tuple(arms)

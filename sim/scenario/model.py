@@ -1,0 +1,157 @@
+"""The scenario language: population, horizon, behaviour, experiment groups, health bands."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, JsonValue, model_validator
+
+from sim.behaviour.baseline import BaselineParams
+from sim.behaviour.params import Behaviour, Traits
+from sim.policy.base import (
+    Frozen,
+    FrozenDict,
+    Identifier,
+    Lax,
+    NonNegFloat,
+    NonNegInt,
+    PosFloat,
+    PosInt,
+    ReadOnly,
+    Share,
+)
+
+MAX_DAYS = 3650
+
+
+class Horizon(Frozen):
+    """Simulated days: ``warmup_days`` first (left out of the metrics), then ``days``."""
+
+    start: Annotated[dt.date, Lax]
+    """First day of the metric window (the warm-up runs before it)."""
+    days: int = Field(ge=1, le=MAX_DAYS)
+    warmup_days: int = Field(default=0, ge=0, le=MAX_DAYS)
+
+
+class Segment(Frozen):
+    """A share of the population with its own buying parameters and traits."""
+
+    share: float = Field(gt=0.0, le=1.0, allow_inf_nan=False)
+    baseline: BaselineParams = BaselineParams()
+    traits: Traits = Traits()
+
+
+class Population(Frozen):
+    """Who the members are and when they join."""
+
+    size: PosInt
+    """Members at the start of the simulation (the warm-up's first day)."""
+    joins_per_day: NonNegFloat = 0.0
+    """Mean new members a day (Poisson) after the start."""
+    tenure_days: NonNegInt = 365
+    """Members there at the start joined uniformly over this many days before (0: that day)."""
+    referred_share: Share = 0.0
+    """Share of new members brought in by an existing member's referral."""
+    segments: Annotated[dict[Identifier, Segment], ReadOnly] = FrozenDict(
+        {"all": Segment(share=1.0)}
+    )
+    categories: Annotated[dict[Identifier, Share], ReadOnly] = FrozenDict()
+    """Share of orders in each purchase category (the rest: no category)."""
+    item_price: PosFloat | None = None
+    """Currency per item: an order's item count is its value / item_price, at least 1."""
+    purchases_as: Literal["purchase", "investment"] = "purchase"
+    """Investment: each order is an investment maturing ``investment_term_days`` later."""
+    investment_term_days: int = Field(default=90, ge=1, le=MAX_DAYS)
+
+    @model_validator(mode="after")
+    def _shares(self) -> Population:
+        total = sum(s.share for s in self.segments.values())
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"segments: shares sum to {total:g}; expected 1")
+        cats = sum(self.categories.values())
+        if cats > 1.0 + 1e-9:
+            raise ValueError(f"categories: shares sum to {cats:g}; expected at most 1")
+        return self
+
+
+class Group(Frozen):
+    """An experiment group: its policy (default: the scenario's) with its own overrides."""
+
+    share: Share = 1.0
+    """Share of members in the group (``split`` design only)."""
+    policy: str | None = None
+    """Policy file, relative to the scenario file (default: the scenario's policy)."""
+    set: Annotated[dict[str, Any], ReadOnly] = FrozenDict()
+    """Dotted-path overrides of the group's policy."""
+    label: Identifier | None = None
+    """The policy's ``program.groups`` entry members of the group carry (default: the group's
+    name when the policy lists it, else the policy's first group)."""
+
+
+class Experiment(Frozen):
+    """Groups that run different policies on common random numbers.
+
+    ``twin``: every group is the whole population, members and random numbers identical, so a
+    difference between groups is the policy's effect. ``split``: members are divided by the
+    groups' shares (a gray release), each drawing the same numbers it would draw anywhere."""
+
+    design: Literal["twin", "split"] = "twin"
+    control: Identifier | None = None
+    """The group others are compared with (default: the first)."""
+    groups: Annotated[dict[Identifier, Group], ReadOnly, Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Experiment:
+        if self.control is not None and self.control not in self.groups:
+            raise ValueError(f"control: no group {self.control!r} in experiment.groups")
+        if self.design == "split":
+            total = sum(g.share for g in self.groups.values())
+            if abs(total - 1.0) > 1e-9:
+                raise ValueError(f"groups: shares sum to {total:g}; expected 1 for a split")
+        return self
+
+    @property
+    def control_group(self) -> str:
+        return self.control if self.control is not None else next(iter(self.groups))
+
+
+class Band(Frozen):
+    """Healthy range of a headline metric (either end may be open)."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> Band:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min(={self.min:g}) is above max(={self.max:g})")
+        return self
+
+
+class ScenarioSpec(Frozen):
+    """A scenario file, validated (see ``scenarios/*.toml``)."""
+
+    name: Identifier
+    title: str = ""
+    description: str = ""
+    policy: str
+    """Policy file, relative to the scenario file."""
+    set: Annotated[dict[str, Any], ReadOnly] = FrozenDict()
+    """Dotted-path overrides of the policy (every group's)."""
+    seed: NonNegInt = 0
+    replications: int = Field(default=1, ge=1, le=10_000)
+    horizon: Horizon
+    population: Population
+    behaviour: Behaviour = Behaviour()
+    experiment: Experiment | None = None
+    health: Annotated[dict[str, Band], ReadOnly] = FrozenDict()
+    meta: Annotated[dict[str, JsonValue], ReadOnly] = FrozenDict()
+    """Free-form notes: the source, and the outcomes it reports."""
+
+
+SCENARIO_KEYS = frozenset(ScenarioSpec.model_fields)
+"""Top-level keys of a scenario: a ``--set`` path starting with one of these sets the scenario;
+any other path sets the policy."""

@@ -1,0 +1,597 @@
+"""One experiment group as it runs: its members' engine state and behavioural state, and one
+day of their behaviour turned into the engine's events.
+
+Members are held as arrays (no object per member), ordered by join day, so the members who
+have joined by a day are a prefix ``[0, joined)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.behaviour import loyalty
+from sim.behaviour.params import Behaviour
+from sim.engine import (
+    Account,
+    CompiledPolicy,
+    DayEvents,
+    DayResult,
+    Kind,
+    Status,
+    apply_events,
+    close_day,
+    compile_policy,
+    new_state,
+    open_day,
+    referral_code,
+)
+from sim.engine.quote import purchase_multipliers
+from sim.engine.state import NEVER_DAY
+from sim.policy import ACTIONS, MICROS
+from sim.scenario import Arm
+from sim.world.draws import Draws, Purpose
+from sim.world.policy_facts import PolicyFacts
+from sim.world.population import Population
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
+
+ORDER_REF_SHIFT = 1 << 26
+"""Order ids are ``day * ORDER_REF_SHIFT + member`` (one order per member a day)."""
+
+
+@dataclass
+class Today:
+    """What the calendar processes say about the day being simulated."""
+
+    day: int
+    points_day: bool = False
+    campaign_start: dict[int, int] = field(default_factory=dict)
+    """Start day of each campaign (index into the compiled policy's) running today."""
+
+
+@dataclass
+class Block:
+    """Events of one kind for some members, before they are merged into the day's batch."""
+
+    member: I64
+    kind: int
+    amount: I64 | int = 0
+    quantity: I64 | int = 0
+    code: I64 | int = 0
+    ref: I64 | int = 0
+    draw: F64 | float = np.nan
+
+
+@dataclass
+class DayOutcome:
+    """One group's day: the engine's results, the events it was fed, what behaviour did."""
+
+    results: list[DayResult]
+    events: DayEvents
+    orders: int
+    gmv: float
+    incentive_gmv: float
+    checkins: int
+    actions: int
+    redemptions: int
+    new_members: int
+    churned: int
+
+
+class ArmWorld:
+    """The members of one group and their day (see the module docstring)."""
+
+    def __init__(
+        self,
+        arm: Arm,
+        pop: Population,
+        gids: I64 | None,
+        behaviour: Behaviour,
+        categories: dict[str, float],
+        first_day: int,
+        purchases_as: str,
+        term_days: int,
+        item_price: float | None,
+    ) -> None:
+        self.arm = arm
+        self.pop = pop
+        self.gids = gids
+        """Positions of these members in the population (None: all of it, in order)."""
+        self.b = behaviour
+        self.cp: CompiledPolicy = compile_policy(arm.policy, tuple(categories))
+        self.facts = PolicyFacts.of(self.cp, categories)
+        n = len(pop)
+        local_ref = pop.referrer
+        if gids is not None:  # referrers outside the group are not in its engine state
+            where = np.full(int(gids.max()) + 1 if len(gids) else 0, -1, np.int64)
+            where[gids] = np.arange(len(gids))
+            ok = local_ref >= 0
+            local_ref = np.where(ok, where[np.maximum(local_ref, 0)], -1)
+        self.referrer = local_ref
+        self.state = new_state(
+            self.cp,
+            n,
+            first_day,
+            join_day=pop.join_day,
+            birth_month=pop.birth_month,
+            group=np.full(n, arm.label, np.int16),
+            referrer=local_ref,
+        )
+        self.alive = np.ones(n, bool)
+        self.last_action = pop.join_day.copy()
+        self.last_redeem = np.full(n, NEVER_DAY, np.int64)
+        self.pressure_until = np.full(n, NEVER_DAY, np.int64)
+        self.profile_done = np.zeros(n, bool)
+        self.bought = np.zeros(n, bool)
+        self.orders_window = np.zeros(n, np.int32)
+        self.threshold = np.maximum(pop.threshold_factor * self.facts.typical, 1.0)
+        self.reminded = np.zeros(0, np.int64)
+        self.purchases_as = purchases_as
+        self.term_days = term_days
+        self.item_price = item_price
+        self.joined = 0
+        self.refund_day = np.zeros(0, np.int64)
+        self.refund_member = np.zeros(0, np.int64)
+        self.refund_ref = np.zeros(0, np.int64)
+        self.refund_amount = np.zeros(0, np.int64)
+        self.refund_points = np.zeros(0, np.int64)
+
+    def __len__(self) -> int:
+        return len(self.pop)
+
+    # -- random numbers -------------------------------------------------------------------
+
+    def _u(self, draws: Draws, purpose: Purpose, day: int, members: I64) -> F64:
+        gid = members if self.gids is None else self.gids[members]
+        return draws.uniform(purpose, day, gid)
+
+    def _u_prefix(self, draws: Draws, purpose: Purpose, day: int, k: int) -> F64:
+        if self.gids is None:
+            return draws.uniform(purpose, day, slice(0, k))
+        return draws.uniform(purpose, day, self.gids[:k])
+
+    # -- the day --------------------------------------------------------------------------
+
+    def step(self, today: Today, draws: Draws, joined: int, window: bool) -> DayOutcome:
+        """Simulate the day: open it, draw the members' actions, apply them, close it."""
+        t = today.day
+        cp, st = self.cp, self.state
+        new_members = joined - self.joined
+        self.joined = joined
+        results = [open_day(cp, st, t)]
+        blocks: list[Block] = []
+        self._wake(today, draws)
+        self._referrals(t, joined - new_members, joined, blocks)
+        buys = self._buy(today, draws, blocks)
+        buyers, amounts = buys[0], buys[1]
+        n_check, n_act = self._engage(t, draws, joined, buyers, blocks)
+        self._refunds_due(t, blocks)
+        self._redeem(today, draws, joined, buyers, amounts, blocks)
+        events, kinds_order = _merge(blocks)
+        res = apply_events(cp, st, t, events)
+        results.append(res)
+        self._after(t, events, res, kinds_order, buyers, amounts, draws, window)
+        closing = close_day(cp, st, t)
+        results.append(closing)
+        self._remember_reminders(t, closing)
+        burns = np.isin(events.kind, (Kind.REDEEM, Kind.CASH_OFFSET, Kind.LOTTERY, Kind.DONATE))
+        ok = res.status == Status.OK
+        return DayOutcome(
+            results=results,
+            events=events,
+            orders=len(buyers),
+            gmv=float(amounts.sum()) / MICROS,
+            incentive_gmv=buys[2],
+            checkins=n_check,
+            actions=n_act,
+            redemptions=int((burns & ok).sum()),
+            new_members=new_members,
+            churned=buys[3],
+        )
+
+    def _wake(self, today: Today, draws: Draws) -> None:
+        """Dormant members come back on a reminder or while a campaign boosts their points."""
+        react = self.b.reactivation
+        if not react.enabled:
+            return
+        t = today.day
+        cand_parts = []
+        p_parts = []
+        if len(self.reminded) and react.reminder > 0:
+            m = self.reminded[~self.alive[self.reminded]]
+            cand_parts.append(m)
+            p_parts.append(np.full(len(m), react.reminder))
+        if today.campaign_start and react.campaign > 0:
+            dead = np.flatnonzero(~self.alive[: self.joined])
+            _, camp_f, _ = purchase_multipliers(self.cp, self.state, dead, t)
+            m = dead[camp_f > 1.0]
+            cand_parts.append(m)
+            p_parts.append(np.full(len(m), react.campaign))
+        if not cand_parts:
+            return
+        m = np.concatenate(cand_parts)
+        p = np.concatenate(p_parts)
+        if not len(m):
+            return
+        u = self._u(draws, Purpose.WAKE, t, m)
+        self.alive[m[u < p]] = True
+
+    def _referrals(self, t: int, old: int, joined: int, blocks: list[Block]) -> None:
+        stages = self.facts.referral_stages
+        if not stages:
+            return
+        for stage, lo, hi in (("signup", old, joined), ("verified", None, None)):
+            if stage not in stages:
+                continue
+            if lo is None:  # verified the day after joining
+                lo = int(np.searchsorted(self.pop.join_day, t - 1, side="left"))
+                hi = int(np.searchsorted(self.pop.join_day, t - 1, side="right"))
+            new = np.arange(lo, hi)
+            new = new[self.referrer[new] >= 0]
+            if len(new):
+                blocks.append(Block(new, Kind.REFERRAL, code=referral_code(stage, "referee")))
+                blocks.append(
+                    Block(self.referrer[new], Kind.REFERRAL, code=referral_code(stage, "referrer"))
+                )
+
+    def _progress(self, m: I64) -> F64:
+        """Share of the way done towards the member's nearest goal: the next reward (their
+        redemption threshold) or the next tier."""
+        ms = self.state.members
+        bal = ms.acct[m, Account.AVAILABLE].astype(np.float64)
+        reward: F64 = np.minimum(bal / self.threshold[m], 1.0)
+        thresholds = self.cp.tier_threshold
+        if len(thresholds) < 2:
+            return reward
+        tier = ms.tier[m].astype(np.int64)
+        nxt = np.minimum(tier + 1, len(thresholds) - 1)
+        tier_p = np.where(
+            tier + 1 < len(thresholds), ms.qual_total[m] / np.maximum(thresholds[nxt], 1.0), 0.0
+        )
+        out: F64 = np.maximum(reward, np.minimum(tier_p, 1.0))
+        return out
+
+    def _extra_rate_max(self, today: Today) -> float:
+        f = self.facts
+        if not today.campaign_start or f.points_per_unit == 0:
+            return 0.0
+        mult = np.prod([self.cp.campaigns[i].multiplier for i in today.campaign_start])
+        return float(f.points_per_unit * f.tier_value.max() * f.max_boost * (mult - 1.0))
+
+    def _buy(self, today: Today, draws: Draws, blocks: list[Block]) -> tuple[I64, I64, float, int]:
+        """Who buys today and for how much (micros); drops out buyers who leave."""
+        b, pop, t, k = self.b, self.pop, today.day, self.joined
+        u = self._u_prefix(draws, Purpose.BUY, t, k)
+        p = pop.p_buy[:k]
+        bound = (
+            loyalty.reward_bound(b.reward_response, self._extra_rate_max(today))
+            * (1.0 + (b.goal_gradient.g if b.goal_gradient.enabled else 0.0))
+            * (1.0 + (b.expiry_pressure.buy_lift if b.expiry_pressure.enabled else 0.0))
+            * (1.0 + (b.redemption_halo.lift if b.redemption_halo.enabled else 0.0))
+        )
+        cand = np.flatnonzero((u < p * bound) & self.alive[:k])
+        m = self._lift(today, cand)
+        pm = np.minimum(p[cand] * m, 1.0)
+        hit = u[cand] < pm
+        buyers = cand[hit]
+        incentive_part = 1.0 - p[buyers] / pm[hit]
+        # order values: Gamma-Gamma, from each buyer's own uniform
+        uv = self._u(draws, Purpose.VALUE, t, buyers)
+        value = np.zeros(len(buyers))
+        for shape in np.unique(pop.order_shape[buyers]):
+            sel = pop.order_shape[buyers] == shape
+            value[sel] = loyalty.gamma_quantile(float(shape), uv[sel])
+        value *= pop.order_scale[buyers]
+        amounts = np.maximum(np.round(value * MICROS), 1).astype(np.int64)
+        incentive = float((incentive_part * value).sum())
+        # dropout after the purchase, lowered by switching costs
+        ud = self._u(draws, Purpose.DROP, t, buyers)
+        tier = self.state.members.tier[buyers].astype(np.int64)
+        drop = loyalty.dropout(
+            b.switching_cost, pop.drop[buyers], self._progress(buyers), self.facts.tier_rank[tier]
+        )
+        died = ud < drop
+        self.alive[buyers[died]] = False
+        self._order_events(t, draws, buyers, amounts, blocks)
+        return buyers, amounts, incentive, int(died.sum())
+
+    def _lift(self, today: Today, m: I64) -> F64:
+        """The loyalty responses' factor on the purchase rate of members ``m`` today."""
+        b, pop, t = self.b, self.pop, today.day
+        if not len(m):
+            return np.ones(0)
+        progress = self._progress(m)
+        pressed = self.pressure_until[m] >= t
+        val = pop.valuation[m]
+        lift = loyalty.goal_lift(b.goal_gradient, progress, val)
+        lift *= loyalty.expiry_lift(b.expiry_pressure, pop.flexible[m], pressed)
+        lift *= loyalty.halo_lift(b.redemption_halo, (t - self.last_redeem[m]).astype(float), val)
+        if today.campaign_start and b.reward_response.enabled and self.facts.points_per_unit:
+            tier_f, camp_f, lead = purchase_multipliers(self.cp, self.state, m, t)
+            tier = self.state.members.tier[m].astype(np.int64)
+            extra = self.facts.points_per_unit * self.facts.tier_value[tier] * tier_f
+            extra *= camp_f - 1.0
+            starts = np.full(len(m), t, np.int64)
+            for i, s in today.campaign_start.items():
+                c = self.cp.campaigns[i]
+                sel = lead == i
+                begin = np.full(int(sel.sum()), s, np.int64)
+                if c.max_days_since_join is not None:
+                    begin = np.maximum(begin, pop.join_day[m[sel]])
+                starts[sel] = begin
+            pressure = np.maximum(progress, pressed.astype(float))
+            lift *= loyalty.reward_lift(
+                b.reward_response, extra, val, (t - starts).astype(float), pressure
+            )
+        return lift
+
+    def _order_events(
+        self, t: int, draws: Draws, buyers: I64, amounts: I64, blocks: list[Block]
+    ) -> None:
+        gid = buyers if self.gids is None else self.gids[buyers]
+        ref = t * ORDER_REF_SHIFT + gid
+        code: I64 | int = 0
+        f = self.facts
+        if len(f.category_cum):
+            uc = self._u(draws, Purpose.CATEGORY, t, buyers)
+            pick = np.searchsorted(f.category_cum, uc, side="right")
+            codes = np.append(f.category_codes, 0)
+            code = codes[pick]
+        qty: I64 | int = 1
+        if self.item_price is not None:
+            qty = np.maximum(np.round(amounts / (self.item_price * MICROS)), 1).astype(np.int64)
+        if self.purchases_as == "investment":
+            blocks.append(
+                Block(buyers, Kind.INVESTMENT, amounts, t + self.term_days, code, ref=ref)
+            )
+        else:
+            blocks.append(Block(buyers, Kind.PURCHASE, amounts, qty, code, ref=ref))
+        first = buyers[~self.bought[buyers]]
+        self.bought[buyers] = True
+        if "first_purchase" in f.referral_stages and len(first):
+            first = first[self.referrer[first] >= 0]
+            if len(first):
+                blocks.append(
+                    Block(first, Kind.REFERRAL, code=referral_code("first_purchase", "referee"))
+                )
+                blocks.append(
+                    Block(
+                        self.referrer[first],
+                        Kind.REFERRAL,
+                        code=referral_code("first_purchase", "referrer"),
+                    )
+                )
+        returns = self.b.returns
+        if returns.enabled and returns.rate > 0 and len(buyers):
+            back = self._u(draws, Purpose.RETURN, t, buyers) < returns.rate
+            m = buyers[back]
+            when = (
+                t
+                + 1
+                + np.floor(self._u(draws, Purpose.RETURN_DAY, t, m) * returns.window_days).astype(
+                    np.int64
+                )
+            )
+            self.refund_day = np.concatenate([self.refund_day, when])
+            self.refund_member = np.concatenate([self.refund_member, m])
+            self.refund_ref = np.concatenate([self.refund_ref, ref[back]])
+            self.refund_amount = np.concatenate([self.refund_amount, amounts[back]])
+            self.refund_points = np.concatenate([self.refund_points, np.full(len(m), -1)])
+
+    def _engage(
+        self, t: int, draws: Draws, k: int, buyers: I64, blocks: list[Block]
+    ) -> tuple[int, int]:
+        """Check-ins, shares, logins, reviews, courses, surveys and profiles."""
+        b, pop, f = self.b, self.pop, self.facts
+        alive = self.alive[:k]
+        n_check = 0
+        if f.checkin and b.checkin.enabled:
+            ms = self.state.members
+            h = pop.checkin[:k]
+            u = self._u_prefix(draws, Purpose.CHECKIN, t, k)
+            cand = np.flatnonzero((u < h * (1.0 + b.checkin.streak_pull)) & alive)
+            streak = np.where(ms.last_checkin[cand] == t - 1, ms.streak[cand], 0)
+            go = cand[u[cand] < loyalty.checkin_probability(b.checkin, h[cand], streak)]
+            blocks.append(Block(go, Kind.CHECKIN))
+            n_check = len(go)
+        n_act = 0
+        if not b.activity.enabled:
+            return n_check, n_act
+        for action, purpose, rate in (
+            ("share", Purpose.SHARE, pop.share),
+            ("login", Purpose.LOGIN, pop.login),
+            ("course", Purpose.COURSE, pop.course),
+            ("survey", Purpose.SURVEY, pop.survey),
+        ):
+            if action not in f.actions:
+                continue
+            u = self._u_prefix(draws, purpose, t, k)
+            go = np.flatnonzero((u < rate[:k]) & alive)
+            blocks.append(Block(go, Kind.ACTION, code=ACTIONS.index(action)))
+            n_act += len(go)
+        if "profile" in f.actions:
+            u = self._u_prefix(draws, Purpose.PROFILE, t, k)
+            go = np.flatnonzero((u < pop.profile[:k]) & alive & ~self.profile_done[:k])
+            self.profile_done[go] = True
+            blocks.append(Block(go, Kind.ACTION, code=ACTIONS.index("profile")))
+            n_act += len(go)
+        if "review" in f.actions and len(buyers):
+            u = self._u(draws, Purpose.REVIEW, t, buyers)
+            go = buyers[u < b.activity.review_after_purchase]
+            blocks.append(Block(go, Kind.ACTION, code=ACTIONS.index("review")))
+            n_act += len(go)
+        return n_check, n_act
+
+    def _refunds_due(self, t: int, blocks: list[Block]) -> None:
+        due = (self.refund_day <= t) & (self.refund_points >= 0)
+        if not due.any():
+            return
+        blocks.append(
+            Block(
+                self.refund_member[due],
+                Kind.REFUND,
+                amount=self.refund_amount[due],
+                quantity=self.refund_points[due],
+                ref=self.refund_ref[due],
+            )
+        )
+        keep = ~due
+        for name in ("day", "member", "ref", "amount", "points"):
+            attr = f"refund_{name}"
+            setattr(self, attr, getattr(self, attr)[keep])
+
+    def _redeem(
+        self,
+        today: Today,
+        draws: Draws,
+        k: int,
+        buyers: I64,
+        amounts: I64,
+        blocks: list[Block],
+    ) -> None:
+        """Cash offset at checkout, catalogue redemptions, lottery, donations, auction bids."""
+        rp, f, t = self.b.redemption, self.facts, today.day
+        if not rp.enabled or not np.isfinite(f.cheapest):
+            return
+        ms = self.state.members
+        bal_all = ms.acct[:k, Account.AVAILABLE]
+        if f.cash_offset_min is not None and len(buyers):
+            bal = bal_all[buyers].astype(np.float64)
+            can = bal >= f.cash_offset_min
+            u = self._u(draws, Purpose.CHECKOUT, t, buyers)
+            p = loyalty.checkout_probability(rp, bal, self.threshold[buyers])
+            go = can & (u < p)
+            blocks.append(Block(buyers[go], Kind.CASH_OFFSET, amount=amounts[go]))
+        alive = self.alive[:k]
+        if len(f.item_points) and f.item_weight.any():
+            u = self._u_prefix(draws, Purpose.REDEEM, t, k)
+            pressed = self.pressure_until[:k] >= t
+            base = rp.max_daily * (1.0 + (rp.points_day_lift if today.points_day else 0.0))
+            cheapest_item = float(f.item_points[f.item_weight > 0].min())
+            cand = np.flatnonzero(((u < base) | pressed) & (bal_all >= cheapest_item) & alive)
+            bal = bal_all[cand].astype(np.float64)
+            p = loyalty.redeem_probability(
+                rp, bal, self.threshold[cand], pressed[cand], today.points_day
+            )
+            who = cand[u[cand] < p]
+            if len(who):
+                item = self._choose_items(today, draws, who)
+                ok = item >= 0
+                blocks.append(Block(who[ok], Kind.REDEEM, quantity=1, code=item[ok]))
+        if f.lottery_cost is not None and rp.lottery_rate > 0:
+            u = self._u_prefix(draws, Purpose.LOTTERY, t, k)
+            spin = np.flatnonzero((u < rp.lottery_rate) & (bal_all >= f.lottery_cost) & alive)
+            blocks.append(Block(spin, Kind.LOTTERY, draw=self._u(draws, Purpose.SPIN, t, spin)))
+        if f.donation_min is not None and rp.donation_rate > 0:
+            u = self._u_prefix(draws, Purpose.DONATE, t, k)
+            give = np.flatnonzero((u < rp.donation_rate) & (bal_all >= f.donation_min) & alive)
+            qty = np.maximum(bal_all[give] // 10, f.donation_min)
+            blocks.append(Block(give, Kind.DONATE, quantity=qty))
+        if len(f.lot_reserve) and rp.bid_rate > 0:
+            lowest = int(f.lot_reserve.min())
+            u = self._u_prefix(draws, Purpose.BID, t, k)
+            bid = np.flatnonzero((u < rp.bid_rate) & (bal_all >= lowest) & alive)
+            if len(bid):
+                held = bal_all[bid]
+                lot = np.argmin(np.where(f.lot_reserve[None, :] <= held[:, None], 0, 1), axis=1)
+                reserve = f.lot_reserve[lot]
+                extra = self._u(draws, Purpose.BID_SIZE, t, bid) * (held - reserve) * 0.5
+                offer = reserve + extra.astype(np.int64)
+                blocks.append(Block(bid, Kind.BID, quantity=offer, code=lot.astype(np.int64)))
+
+    def _choose_items(self, today: Today, draws: Draws, who: I64) -> I64:
+        """Each redeemer's item: among those affordable, allowed for the tier and in stock, in
+        proportion to face value per point (-1: none)."""
+        f, ms = self.facts, self.state.members
+        factor = 1.0
+        pd = self.cp.policy.burn.points_day
+        if today.points_day and pd is not None:
+            factor = pd.price_factor
+        price = np.floor(f.item_points * factor + 1e-9)
+        bal = ms.acct[who, Account.AVAILABLE]
+        tier = ms.tier[who].astype(np.int64)
+        stock = self.state.program.stock > 0
+        ok = (
+            (price[None, :] <= bal[:, None])
+            & (f.item_min_tier[None, :] <= tier[:, None])
+            & stock[None, :]
+        )
+        w = np.where(ok, f.item_weight[None, :], 0.0)
+        cum = np.cumsum(w, axis=1)
+        total = cum[:, -1]
+        u = self._u(draws, Purpose.CHOICE, today.day, who) * total
+        pick = (cum <= u[:, None]).sum(axis=1)
+        out: I64 = np.where(total > 0, np.minimum(pick, len(price) - 1), -1).astype(np.int64)
+        return out
+
+    def _after(
+        self,
+        t: int,
+        events: DayEvents,
+        res: DayResult,
+        kinds_order: I64,
+        buyers: I64,
+        amounts: I64,
+        draws: Draws,
+        window: bool,
+    ) -> None:
+        del kinds_order, amounts, draws
+        if len(events):
+            self.last_action[events.member] = t
+            ok = res.status == Status.OK
+            burned = ok & np.isin(events.kind, (Kind.REDEEM, Kind.CASH_OFFSET, Kind.LOTTERY))
+            self.last_redeem[events.member[burned]] = t
+            # points the day's orders earned, for the refunds scheduled on them
+            pending = self.refund_points < 0
+            if pending.any():
+                is_order = (events.kind == Kind.PURCHASE) | (events.kind == Kind.INVESTMENT)
+                refs = events.ref[is_order]
+                pts = res.points[is_order]
+                order = np.argsort(refs)
+                pos = np.searchsorted(refs[order], self.refund_ref[pending])
+                pos = np.minimum(pos, max(len(refs) - 1, 0))
+                found = len(refs) > 0
+                earned = pts[order][pos] if found else np.zeros(int(pending.sum()), np.int64)
+                self.refund_points[pending] = np.maximum(earned, 0)
+        if window and len(buyers):
+            self.orders_window[buyers] += 1
+
+    def _remember_reminders(self, t: int, closing: DayResult) -> None:
+        self.reminded = closing.reminder_member
+        horizon = self.b.redemption.horizon_days
+        near = closing.reminder_days <= horizon
+        m = closing.reminder_member[near]
+        self.pressure_until[m] = np.maximum(self.pressure_until[m], t + closing.reminder_days[near])
+
+
+def _merge(blocks: list[Block]) -> tuple[DayEvents, I64]:
+    """One batch, in member order (a member's events in the order their blocks were made)."""
+    blocks = [b for b in blocks if len(b.member)]
+    if not blocks:
+        return DayEvents.empty(), np.zeros(0, np.int64)
+    member = np.concatenate([b.member for b in blocks])
+
+    def col(name: str, dtype: type) -> npt.NDArray[Any]:
+        return np.concatenate(
+            [np.broadcast_to(np.asarray(getattr(b, name), dtype), len(b.member)) for b in blocks]
+        )
+
+    order = np.argsort(member, kind="stable")
+    kinds = col("kind", np.int64)
+    ev = DayEvents(
+        member=member[order],
+        kind=kinds[order],
+        seq=np.arange(len(member), dtype=np.int64),
+        amount=col("amount", np.int64)[order],
+        quantity=col("quantity", np.int64)[order],
+        code=col("code", np.int64)[order],
+        ref=col("ref", np.int64)[order],
+        draw=col("draw", np.float64)[order],
+    )
+    return ev, order

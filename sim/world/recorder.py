@@ -1,0 +1,182 @@
+"""Daily metrics of one group, read from the engine's postings and the members' arrays, kept
+in preallocated arrays and turned into the tidy tables of :mod:`sim.metrics.schema` at the end."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from sim.engine import Account, Postings, to_date
+from sim.metrics.schema import BY_RULE, DAILY, RETENTION
+from sim.policy import MICROS
+from sim.world.arm import ArmWorld, DayOutcome
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+_COLS = {c.name: i for i, c in enumerate(DAILY)}
+RETENTION_AGES = (0, 7, 14, 30, 60, 90, 120, 180, 270, 365, 540, 730)
+
+
+class Recorder:
+    """Collects one group's metric rows for the days of the metric window."""
+
+    def __init__(self, aw: ArmWorld, first_day: int, window_start: int, days: int) -> None:
+        self.aw = aw
+        self.first_day = first_day
+        self.window_start = window_start
+        self.days = days
+        self.daily = np.zeros((days, len(DAILY)))
+        self.tiers = np.zeros((days, len(aw.cp.tier_names)), np.int64)
+        self.by_rule = np.zeros((days, aw.cp.n_rules, len(BY_RULE)))
+        tier_values = aw.cp.tier_value
+        self.flat_value = bool((tier_values == tier_values[0]).all())
+        self.cost_issue = aw.cp.policy.cost.per_point_issued
+        self.cost_burn = aw.cp.policy.cost.per_point_burned
+
+    def record(self, t: int, out: DayOutcome) -> None:
+        i = t - self.window_start
+        if i < 0:
+            return
+        aw = self.aw
+        ms, ps = aw.state.members, aw.state.program
+        k = aw.joined
+        chunks = [c for r in out.results for c in r.posting_chunks]
+        p = Postings.concat(chunks)
+        src, dst, pts, rule = p.src, p.dst, p.points.astype(np.float64), p.rule
+        issued = (src == Account.ISSUED) & (dst <= Account.AVAILABLE)
+        released = (src == Account.PENDING) & (dst == Account.AVAILABLE)
+        burned = (src == Account.AVAILABLE) & (dst == Account.REDEEMED)
+        expired = dst == Account.EXPIRED
+        reversed_ = dst == Account.REVERSED
+        donated = dst == Account.DONATED
+        n_rules = aw.cp.n_rules
+        row = self.daily[i]
+        for mask, col, slot in (
+            (issued, "points_issued", 0),
+            (burned, "points_burned", 1),
+            (expired, "points_expired", 2),
+            (reversed_, "points_reversed", 3),
+            (released, "points_released", -1),
+            (donated, "points_donated", -1),
+        ):
+            row[_COLS[col]] = pts[mask].sum()
+            if slot >= 0 and mask.any():
+                self.by_rule[i, :, slot] += np.bincount(
+                    rule[mask], weights=pts[mask], minlength=n_rules
+                )
+        cost = p.cost.astype(np.float64) / MICROS
+        if len(cost):
+            self.by_rule[i, :, 4] += np.bincount(rule, weights=cost, minlength=n_rules)
+        points_cost = float(cost.sum())
+        row[_COLS["points_cost"]] = points_cost
+        row[_COLS["programme_cost"]] = (
+            points_cost
+            + self.cost_issue * row[_COLS["points_issued"]]
+            + self.cost_burn * row[_COLS["points_burned"]]
+        )
+        pending = ms.acct[:, Account.PENDING]
+        avail = ms.acct[:, Account.AVAILABLE]
+        pend_sum, avail_sum = float(pending.sum()), float(avail.sum())
+        row[_COLS["pending_points"]] = pend_sum
+        row[_COLS["available_points"]] = avail_sum
+        row[_COLS["outstanding_points"]] = pend_sum + avail_sum
+        tiers = np.bincount(ms.tier[:k].view(np.uint8), minlength=len(aw.cp.tier_names))
+        self.tiers[i] = tiers[: self.tiers.shape[1]]
+        values = aw.cp.tier_value / MICROS * ps.value_factor
+        if self.flat_value:
+            liability = (pend_sum + avail_sum) * values[0]
+        else:
+            held = np.bincount(
+                ms.tier.view(np.uint8), weights=pending + avail, minlength=len(values)
+            )
+            liability = float(held[: len(values)] @ values)
+        row[_COLS["liability"]] = liability
+        row[_COLS["value_factor"]] = ps.value_factor
+        row[_COLS["day_index"]] = t - self.window_start
+        row[_COLS["members"]] = k
+        row[_COLS["new_members"]] = out.new_members
+        row[_COLS["alive"]] = int(aw.alive[:k].sum())
+        row[_COLS["churned"]] = out.churned
+        last = aw.last_action[:k]
+        row[_COLS["active_members"]] = int((last == t).sum())
+        row[_COLS["active_30d"]] = int((last > t - 30).sum())
+        row[_COLS["redeemers_30d"]] = int((aw.last_redeem[:k] > t - 30).sum())
+        row[_COLS["orders"]] = out.orders
+        row[_COLS["gmv"]] = out.gmv
+        row[_COLS["incentive_gmv"]] = out.incentive_gmv
+        row[_COLS["checkins"]] = out.checkins
+        row[_COLS["actions"]] = out.actions
+        row[_COLS["redemptions"]] = out.redemptions
+
+    def tables(
+        self, keys: dict[str, object]
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """(daily, by_rule, retention, runs) frames of this group, index columns ``keys``
+        (scenario, point, replication, group) prepended."""
+        aw = self.aw
+        days = pd.to_datetime([to_date(self.window_start + i) for i in range(self.days)]).astype(
+            "datetime64[ns]"
+        )
+        daily = pd.DataFrame(self.daily, columns=[c.name for c in DAILY])
+        ints = [c.name for c in DAILY if c.unit in ("members", "orders", "events", "points")]
+        ints.append("day_index")
+        daily[ints] = daily[ints].round().astype(np.int64)
+        for j, name in enumerate(aw.cp.tier_names):
+            daily[f"tier_{name}"] = self.tiers[:, j]
+        daily.insert(0, "day", days)
+        for pos, (key, value) in enumerate(keys.items()):
+            daily.insert(pos, key, value)
+
+        d_idx, r_idx = np.nonzero(np.abs(self.by_rule).sum(axis=2))
+        by_rule = pd.DataFrame(self.by_rule[d_idx, r_idx], columns=[c.name for c in BY_RULE])
+        for name in ("earned", "burned", "expired", "reversed"):
+            by_rule[name] = by_rule[name].round().astype(np.int64)
+        by_rule.insert(0, "channel", np.asarray(aw.cp.rule_channel, dtype=object)[r_idx])
+        by_rule.insert(0, "rule", np.asarray(aw.cp.rule_ids, dtype=object)[r_idx])
+        by_rule.insert(0, "day", days[d_idx])
+        for pos, (key, value) in enumerate(keys.items()):
+            by_rule.insert(pos, key, value)
+
+        retention = self._retention()
+        for pos, (key, value) in enumerate(keys.items()):
+            retention.insert(pos, key, value)
+
+        end = self.window_start + self.days - 1
+        k = aw.joined
+        runs = pd.DataFrame(
+            {
+                **{key: [value] for key, value in keys.items()},
+                "members": [k],
+                "redeemers_window": [int((aw.last_redeem[:k] >= self.window_start).sum())],
+                "buyers_window": [int((aw.orders_window[:k] > 0).sum())],
+                "repeat_buyers_window": [int((aw.orders_window[:k] > 1).sum())],
+                "churned_end": [int((~aw.alive[:k]).sum())],
+                "window_days": [self.days],
+                "margin_rate": [aw.cp.policy.cost.margin_rate],
+                "point_value": [aw.cp.policy.program.point_value],
+            }
+        )
+        del end
+        return daily, by_rule, retention, runs
+
+    def _retention(self) -> pd.DataFrame:
+        """Share of members still active at or after each age, ages counted from joining (or
+        from the first simulated day for members who joined before it)."""
+        aw = self.aw
+        end = self.window_start + self.days - 1
+        k = aw.joined
+        ref = np.maximum(aw.pop.join_day[:k], self.first_day)
+        age = end - ref
+        span = np.maximum(aw.last_action[:k] - ref, 0)
+        rows = []
+        for a in RETENTION_AGES:
+            eligible = int((age >= a).sum())
+            if eligible == 0:
+                continue
+            retained = int(((span >= a) & (age >= a)).sum()) / eligible
+            rows.append((a, eligible, retained))
+        frame = pd.DataFrame(rows, columns=["age_days", *[c.name for c in RETENTION]])
+        frame["eligible"] = frame["eligible"].astype(np.int64)
+        return frame

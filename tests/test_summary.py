@@ -1,0 +1,392 @@
+"""The summary: per-replication metrics, intervals over replications, experiment effects."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from sim.metrics.schema import (
+    BY_RULE,
+    BY_RULE_INDEX,
+    DAILY,
+    EXPERIMENT,
+    INDEX,
+    RETENTION,
+    RETENTION_INDEX,
+    RUN,
+    RUN_INDEX,
+    SUMMARY,
+    RunTables,
+    SummarySpec,
+)
+from sim.metrics.summary import (
+    format_value,
+    replication_metrics,
+    summarise,
+    t_interval,
+    write_summary,
+)
+
+START = pd.Timestamp("2026-01-01")
+TIERS = ("base", "gold")
+POINTS = {c.name for c in DAILY if c.unit == "points"}
+
+
+def make_tables(
+    groups: tuple[str, ...] = ("control", "treatment"),
+    reps: int = 3,
+    days: int = 120,
+    *,
+    gmv_lift: float = 50.0,
+    cost_lift: float = 5.0,
+) -> RunTables:
+    """Synthetic tables that follow the schema exactly.
+
+    Per day, control GMV is ``1000 + 200 r + 10 (d mod 7)`` (``r`` the replication: a common
+    shock every group of that replication shares) and points cost ``20 + r``; every later group
+    adds ``gmv_lift`` to GMV and ``cost_lift`` to points cost a day.
+    """
+    rows, rules, ret, runs = [], [], [], []
+    for gi, group in enumerate(groups):
+        k = 1 if gi else 0
+        for r in range(reps):
+            for d in range(days):
+                day = START + pd.Timedelta(days=d)
+                members = 1000 + d
+                gold = 100 + d + 10 * k
+                outstanding = 50_000 + 100 * d + 1000 * r
+                issued, burned, expired = 2000 + 10 * r, 1500, 100 + k * 20
+                row = {
+                    "scenario": "demo",
+                    "point": 0,
+                    "replication": r,
+                    "group": group,
+                    "day": day,
+                    "day_index": d,
+                    "members": members,
+                    "new_members": 1,
+                    "alive": members - 5,
+                    "churned": 0,
+                    "active_members": 300 + 10 * r + 20 * k,
+                    "active_30d": 600 + 10 * r + 30 * k,
+                    "orders": 40 + r,
+                    "gmv": 1000.0 + 200 * r + 10 * (d % 7) + gmv_lift * k,
+                    "incentive_gmv": 50.0 + gmv_lift * k,
+                    "checkins": 100,
+                    "actions": 30,
+                    "redemptions": 12,
+                    "redeemers_30d": 200,
+                    "points_issued": issued,
+                    "points_released": issued,
+                    "points_burned": burned,
+                    "points_expired": expired,
+                    "points_reversed": 0,
+                    "points_donated": 0,
+                    "points_cost": 20.0 + r + cost_lift * k,
+                    "programme_cost": 25.0 + r + cost_lift * k,
+                    "pending_points": 1000,
+                    "available_points": outstanding - 1000,
+                    "outstanding_points": outstanding,
+                    "liability": outstanding * 0.01,
+                    "value_factor": 1.0,
+                    "tier_base": members - gold,
+                    "tier_gold": gold,
+                }
+                rows.append(row)
+                for rule, channel, earned, burn, exp in (
+                    ("spend", "purchase", issued - 300, 0, expired),
+                    ("checkin", "checkin", 300, 0, 0),
+                    ("coupon", "catalogue", 0, burned, 0),
+                ):
+                    rules.append(
+                        {
+                            **{c: row[c] for c in INDEX},
+                            "rule": rule,
+                            "channel": channel,
+                            "earned": earned,
+                            "burned": burn,
+                            "expired": exp,
+                            "reversed": 0,
+                            "cost": row["points_cost"] if burn else 0.0,
+                        }
+                    )
+            for age in range(0, days + 1, 30):
+                ret.append(
+                    {
+                        **{c: row[c] for c in RETENTION_INDEX[:4]},
+                        "age_days": age,
+                        "eligible": 1000 - 5 * age,
+                        "retained": 0.9 - age / 400 - 0.01 * r + 0.02 * k,
+                    }
+                )
+            runs.append(
+                {
+                    "scenario": "demo",
+                    "point": 0,
+                    "replication": r,
+                    "group": group,
+                    "members": 1000 + days - 1,
+                    "redeemers_window": 200 + r,
+                    "buyers_window": 600,
+                    "repeat_buyers_window": 300 + 10 * r,
+                    "churned_end": 50,
+                    "window_days": days,
+                    "margin_rate": 0.3,
+                    "point_value": 0.01,
+                }
+            )
+    daily = pd.DataFrame(rows)
+    for col in POINTS | {
+        "members",
+        "new_members",
+        "alive",
+        "churned",
+        "active_members",
+        "active_30d",
+        "orders",
+        "checkins",
+        "actions",
+        "redemptions",
+        "redeemers_30d",
+        "tier_base",
+        "tier_gold",
+        "day_index",
+    }:
+        daily[col] = daily[col].astype("int64")
+    daily["day"] = daily["day"].astype("datetime64[ns]")
+    by_rule = pd.DataFrame(rules)
+    by_rule = by_rule[(by_rule[["earned", "burned", "expired"]] != 0).any(axis=1)]
+    tables = RunTables(daily, by_rule.reset_index(drop=True), pd.DataFrame(ret), pd.DataFrame(runs))
+    assert list(tables.daily.columns) == [
+        *INDEX,
+        *(c.name for c in DAILY),
+        "tier_base",
+        "tier_gold",
+    ]
+    assert list(tables.by_rule.columns) == [*BY_RULE_INDEX, *(c.name for c in BY_RULE)]
+    assert list(tables.retention.columns) == [*RETENTION_INDEX, *(c.name for c in RETENTION)]
+    assert list(tables.runs.columns) == [*RUN_INDEX, *(c.name for c in RUN)]
+    return tables
+
+
+def make_spec(
+    groups: tuple[str, ...] = ("control", "treatment"),
+    control: str | None = "control",
+    bands: dict[str, tuple[float | None, float | None]] | None = None,
+) -> SummarySpec:
+    return SummarySpec(
+        scenario="demo",
+        title="Double points in March",
+        groups=groups,
+        control=control,
+        tiers=TIERS,
+        bands={"cost_ratio": (0.01, 0.03)} if bands is None else bands,
+        currency="CNY",
+        policies={
+            g: {"name": f"policy-{g}", "file": f"policies/{g}.toml", "content_hash": "ab12" * 16}
+            for g in groups
+        },
+    )
+
+
+@pytest.fixture
+def tables() -> RunTables:
+    return make_tables()
+
+
+@pytest.fixture
+def spec() -> SummarySpec:
+    return make_spec()
+
+
+def _control_gmv(r: int, days: int = 120) -> float:
+    return sum(1000.0 + 200 * r + 10 * (d % 7) for d in range(days))
+
+
+def test_cost_ratio_per_replication_and_its_interval(tables: RunTables, spec: SummarySpec) -> None:
+    ratios = [120 * (20.0 + r) / _control_gmv(r) for r in range(3)]
+    mean = sum(ratios) / 3
+    sd = math.sqrt(sum((x - mean) ** 2 for x in ratios) / 2)
+    half = 4.302652729911275 * sd / math.sqrt(3)  # t(0.975, 2 df)
+
+    entry = summarise(tables, spec)["metrics"]["control"]["cost_ratio"]
+
+    assert entry["n"] == 3
+    assert entry["mean"] == pytest.approx(mean, rel=1e-12)
+    assert entry["sd"] == pytest.approx(sd, rel=1e-9)
+    assert entry["ci_low"] == pytest.approx(mean - half, rel=1e-9)
+    assert entry["ci_high"] == pytest.approx(mean + half, rel=1e-9)
+    assert entry["unit"] == "share"
+    assert entry["band"] == [0.01, 0.03]
+    assert entry["status"] == "ok"
+
+
+def test_window_metrics_by_hand(tables: RunTables, spec: SummarySpec) -> None:
+    per = replication_metrics(tables, spec).loc[(1, "control")]
+    days, months = 120, 4.0
+    gmv = _control_gmv(1)
+    liability = (50_000 + 100 * 119 + 1000) * 0.01
+    urr = 1500 / (1500 + 100)
+    assert per["gmv"] == pytest.approx(gmv)
+    assert per["orders"] == 41 * days
+    assert per["liability_end"] == pytest.approx(liability)
+    assert per["ultimate_redemption_rate"] == pytest.approx(urr)
+    assert per["expected_liability_end"] == pytest.approx(liability * urr)
+    assert per["liability_to_monthly_gmv"] == pytest.approx(liability / (gmv / days * 30))
+    assert per["earn_rate"] == pytest.approx(2010 / 310)
+    mean_out = 50_000 + 1000 + 100 * 59.5
+    assert per["burn_rate"] == pytest.approx(1500 * days / months / mean_out)
+    assert per["redemption_participation"] == pytest.approx(201 / 1119)
+    assert per["breakage"] == pytest.approx(100 / 2010)
+    assert per["active_members_per_day"] == pytest.approx(310)
+    assert per["active_days_per_member_month"] == pytest.approx(310 * days / 1059.5 / months)
+    assert per["repurchase_rate"] == pytest.approx(310 / 600)
+    assert per["retention_90"] == pytest.approx(0.9 - 90 / 400 - 0.01)
+    assert math.isnan(per["retention_365"])
+    assert per["churned_share"] == pytest.approx(50 / 1119)
+    assert per["incentive_share"] == pytest.approx(50 * days / gmv)
+    assert per["tier_gold_share"] == pytest.approx(219 / 1119)
+    assert per["tier_base_share"] == pytest.approx(900 / 1119)
+
+
+def test_common_shocks_cancel_in_the_experiment(tables: RunTables, spec: SummarySpec) -> None:
+    summary = summarise(tables, spec)
+    exp = summary["experiment"]["treatment"]
+    assert exp["vs"] == "control"
+    m = exp["metrics"]
+    assert set(m) == {h.name for h in EXPERIMENT}
+    # Control GMV differs by 200 a day between replications; the difference does not.
+    assert summary["metrics"]["control"]["gmv"]["sd"] > 10_000
+    gmv = m["incremental_gmv"]
+    assert gmv["mean"] == pytest.approx(50.0 * 120)
+    assert gmv["sd"] == pytest.approx(0.0, abs=1e-6)
+    assert gmv["ci_low"] == pytest.approx(6000.0)
+    assert gmv["ci_high"] == pytest.approx(6000.0)
+    assert m["incremental_margin"]["mean"] == pytest.approx(6000.0 * 0.3)
+    assert m["incremental_points_cost"]["mean"] == pytest.approx(5.0 * 120)
+    assert m["roi"]["mean"] == pytest.approx(1800.0 / 600.0)
+    assert m["retention_change"]["mean"] == pytest.approx(0.02)
+    assert m["active_change"]["mean"] == pytest.approx(20.0)
+    assert m["liability_change"]["mean"] == pytest.approx(0.0)
+    ratio_change = [
+        (120 * (25.0 + r)) / (_control_gmv(r) + 6000) - 120 * (20.0 + r) / _control_gmv(r)
+        for r in range(3)
+    ]
+    assert m["cost_ratio_change"]["mean"] == pytest.approx(np.mean(ratio_change))
+    assert exp["differences"]["gmv"]["mean"] == pytest.approx(6000.0)
+    assert "GMV +6,000 CNY" in summary["headline"]
+    assert "not distinguishable from zero" not in summary["headline"].split("Liability")[0]
+
+
+def test_roi_is_none_when_the_cost_difference_is_zero() -> None:
+    summary = summarise(make_tables(cost_lift=0.0), make_spec())
+    roi = summary["experiment"]["treatment"]["metrics"]["roi"]
+    assert roi["mean"] is None and roi["ci_low"] is None and roi["n"] == 0
+    assert "ROI not defined" in summary["headline"]
+    json.dumps(summary, allow_nan=False)
+
+
+def test_status_against_bands(tables: RunTables) -> None:
+    bands: dict[str, tuple[float | None, float | None]] = {
+        "cost_ratio": (0.01, 0.03),
+        "breakage": (None, 0.01),
+        "retention_90": (0.95, None),
+        "liability_to_monthly_gmv": (None, None),
+    }
+    m = summarise(tables, make_spec(bands=bands))["metrics"]["control"]
+    assert m["cost_ratio"]["status"] == "ok"
+    assert m["breakage"]["status"] == "high"
+    assert m["breakage"]["band"] == [None, 0.01]
+    assert m["retention_90"]["status"] == "low"
+    assert m["liability_to_monthly_gmv"]["status"] == "ok"
+    assert m["gmv"]["status"] is None and m["gmv"]["band"] is None
+
+
+def test_one_group_one_replication_has_no_interval_and_no_nan(tmp_path: Path) -> None:
+    tables = make_tables(groups=("control",), reps=1, days=60)
+    spec = make_spec(groups=("control",), control=None)
+    summary = summarise(tables, spec)
+    text = json.dumps(summary, allow_nan=False)
+    assert "NaN" not in text and "Infinity" not in text
+    assert summary["experiment"] is None
+    assert summary["replications"] == 1
+    assert summary["window"] == {"start": "2026-01-01", "end": "2026-03-01", "days": 60}
+    gmv = summary["metrics"]["control"]["gmv"]
+    assert gmv["n"] == 1 and gmv["ci_low"] is None and gmv["ci_high"] is None
+    assert gmv["sd"] is None
+    assert summary["metrics"]["control"]["retention_90"]["mean"] is None  # window too short
+    assert "one replication" in summary["headline"].lower()
+    assert set(summary["metrics"]["control"]) == {h.name for h in SUMMARY} | {
+        "tier_base_share",
+        "tier_gold_share",
+    }
+
+    out = tmp_path / "summary.json"
+    write_summary(summary, out)
+    assert json.loads(out.read_text()) == summary
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_nan_anywhere_never_reaches_json(tables: RunTables, spec: SummarySpec) -> None:
+    tables.daily.loc[tables.daily["group"] == "control", "gmv"] = 0.0
+    summary = summarise(tables, spec)
+    json.dumps(summary, allow_nan=False)
+    assert summary["metrics"]["control"]["cost_ratio"]["mean"] is None
+    assert summary["metrics"]["control"]["cost_ratio"]["status"] is None
+
+
+def test_write_summary_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "summary.json"
+    with pytest.raises(TypeError):
+        write_summary({"x": float("nan"), "y": object()}, out)
+    assert list(tmp_path.iterdir()) == []
+
+    def boom(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("sim.metrics.summary.os.replace", boom)
+    with pytest.raises(OSError):
+        write_summary({"x": 1}, out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_t_interval_matches_scipy() -> None:
+    values = [1.0, 2.0, 4.0, float("nan")]
+    st = t_interval(values)
+    low, high = stats.t.interval(0.95, 2, loc=7 / 3, scale=stats.sem([1.0, 2.0, 4.0]))
+    assert st["n"] == 3
+    assert st["ci_low"] == pytest.approx(low) and st["ci_high"] == pytest.approx(high)
+    assert t_interval([]) == {"mean": None, "ci_low": None, "ci_high": None, "sd": None, "n": 0}
+
+
+def test_bad_tables_are_refused_with_the_column(tables: RunTables, spec: SummarySpec) -> None:
+    with pytest.raises(ValueError, match=r"daily table: missing column.*liability"):
+        summarise(
+            RunTables(
+                tables.daily.drop(columns="liability"),
+                tables.by_rule,
+                tables.retention,
+                tables.runs,
+            ),
+            spec,
+        )
+    two_points = pd.concat([tables.daily, tables.daily.assign(point=1)])
+    with pytest.raises(ValueError, match="one scenario and sweep point"):
+        summarise(RunTables(two_points, tables.by_rule, tables.retention, tables.runs), spec)
+    with pytest.raises(ValueError, match="no rows"):
+        summarise(tables, make_spec(groups=("control", "other")))
+
+
+def test_format_value() -> None:
+    assert format_value(1234567.891, "currency", "CNY") == "1,234,568 CNY"
+    assert format_value(0.0185, "share") == "1.85%"
+    assert format_value(0.004, "share", signed=True) == "+0.40 pp"
+    assert format_value(-1500, "currency", "CNY", signed=True) == "-1,500 CNY"
+    assert format_value(None, "points") == "–"
+    assert format_value(float("nan"), "points") == "–"
