@@ -350,7 +350,7 @@ def test_write_summary_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     def boom(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("sim.metrics.summary.os.replace", boom)
+    monkeypatch.setattr("sim.files.os.replace", boom)
     with pytest.raises(OSError):
         write_summary({"x": 1}, out)
     assert list(tmp_path.iterdir()) == []
