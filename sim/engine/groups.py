@@ -106,6 +106,12 @@ def group_sum(keys: I64, values: I64) -> tuple[I64, I64]:
 
 
 def scatter_add(target: npt.NDArray[np.int64], keys: I64, values: I64 | int) -> None:
-    """``target[keys] += values`` with repeated keys adding up (exact for int64)."""
-    if len(keys):
-        np.add.at(target, keys, values)  # numpy >= 2 makes ufunc.at fast
+    """``target[keys] += values`` with repeated keys adding up (exact for int64). Keys in
+    strictly increasing order (the usual case: batches arrive in member order, one row per
+    member) take plain fancy indexing, several times faster than ``np.add.at``."""
+    if len(keys) == 0:
+        return
+    if len(keys) == 1 or bool((keys[1:] > keys[:-1]).all()):
+        target[keys] += values
+    else:
+        np.add.at(target, keys, values)

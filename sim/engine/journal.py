@@ -7,7 +7,7 @@ import numpy.typing as npt
 
 from sim.engine.codes import Account
 from sim.engine.events import Postings
-from sim.engine.groups import group_sum
+from sim.engine.groups import group_sum, scatter_add
 from sim.engine.state import EngineState, MemberState, tier_in_force
 
 I64 = npt.NDArray[np.int64]
@@ -56,12 +56,12 @@ class Journal:
                 return
         tier = tier_in_force(self.members, self.program, member, self.day)
         acct = self.members.acct  # column views are contiguous (column-major state)
-        np.add.at(
+        scatter_add(
             acct[:, Account.ISSUED if src == Account.ISSUED else src],
             member,
             pts if src == Account.ISSUED else -pts,
         )
-        np.add.at(acct[:, dst], member, pts)
+        scatter_add(acct[:, dst], member, pts)
         self._parts.append(
             Postings(
                 member=member.astype(np.int64, copy=False),
@@ -99,7 +99,7 @@ def credit_lots(members: MemberState, member: I64, points: I64, slot: int) -> No
     if len(member) == 0:
         return
     if not members.debt.any():  # one scan; debt arises only from clawback beyond a balance
-        np.add.at(members.lots[:, slot], member, points)
+        scatter_add(members.lots[:, slot], member, points)
         return
     um, up = group_sum(member, points)
     lot = members.lots[:, slot]

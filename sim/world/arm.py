@@ -131,6 +131,8 @@ class ArmWorld:
         self.bought = np.zeros(n, bool)
         self.orders_window = np.zeros(n, np.int32)
         self.threshold = np.maximum(pop.threshold_factor * self.facts.typical, 1.0)
+        self.checkin_bound = pop.checkin * (1.0 + behaviour.checkin.streak_pull)
+        """Upper bound of each member's daily check-in probability (before the streak)."""
         self.reminded = np.zeros(0, np.int64)
         self.purchases_as = purchases_as
         self.term_days = term_days
@@ -395,7 +397,7 @@ class ArmWorld:
             ms = self.state.members
             h = pop.checkin[:k]
             u = self._u_prefix(draws, Purpose.CHECKIN, t, k)
-            cand = np.flatnonzero((u < h * (1.0 + b.checkin.streak_pull)) & alive)
+            cand = np.flatnonzero((u < self.checkin_bound[:k]) & alive)
             streak = np.where(ms.last_checkin[cand] == t - 1, ms.streak[cand], 0)
             go = cand[u[cand] < loyalty.checkin_probability(b.checkin, h[cand], streak)]
             blocks.append(Block(go, Kind.CHECKIN))

@@ -8,7 +8,8 @@ member of a split group draws what it would draw in any other group.
 Two sources, one contract (:meth:`Draws.uniform` for ``(purpose, day, members)``):
 
 * *dense* purposes, asked for most members every day (buying, check-in ...): one
-  ``numpy.random.Generator`` per (run, day, purpose), seeded from the run's ``SeedSequence``
+  ``numpy.random.Generator`` (PCG64DXSM) per (run, day, purpose), seeded from the run's
+  ``SeedSequence``
   with ``spawn_key=(day, purpose)``, draws one uniform per member of the population;
 * *sparse* purposes, asked for a few members (order value, dropout after a purchase, item
   choice ...): a counter-based generator, the SplitMix64 finaliser (Steele, Lea & Flood 2014,
@@ -105,7 +106,7 @@ class Draws:
             self.seed.entropy,
             spawn_key=(*self.seed.spawn_key, int(day) & 0xFFFFFFFF, int(purpose)),
         )
-        return np.random.Generator(np.random.PCG64(child))
+        return np.random.Generator(np.random.PCG64DXSM(child))
 
     def uniform(self, purpose: Purpose, day: int, members: I64 | slice) -> F64:
         """One uniform per member of ``members`` (positions, or a slice of the population)."""

@@ -82,16 +82,18 @@ class Recorder:
         row[_COLS["pending_points"]] = pend_sum
         row[_COLS["available_points"]] = avail_sum
         row[_COLS["outstanding_points"]] = pend_sum + avail_sum
-        tiers = np.bincount(ms.tier[:k].view(np.uint8), minlength=len(aw.cp.tier_names))
-        self.tiers[i] = tiers[: self.tiers.shape[1]]
+        # most members hold the lowest tier: count and value the others only
+        tier = ms.tier[:k]
+        upper = np.flatnonzero(tier)
+        upper_tier = tier[upper].astype(np.int64)
+        counts = np.bincount(upper_tier, minlength=self.tiers.shape[1])
+        counts[0] = k - len(upper)
+        self.tiers[i] = counts
         values = aw.cp.tier_value / MICROS * ps.value_factor
-        if self.flat_value:
-            liability = (pend_sum + avail_sum) * values[0]
-        else:
-            held = np.bincount(
-                ms.tier.view(np.uint8), weights=pending + avail, minlength=len(values)
-            )
-            liability = float(held[: len(values)] @ values)
+        liability = (pend_sum + avail_sum) * values[0]
+        if not self.flat_value and len(upper):
+            held = pending[upper] + avail[upper]
+            liability += float(held @ (values[upper_tier] - values[0]))
         row[_COLS["liability"]] = liability
         row[_COLS["value_factor"]] = ps.value_factor
         row[_COLS["day_index"]] = t - self.window_start
