@@ -86,7 +86,7 @@ def _describe(err: Mapping[str, Any]) -> str:
             msg = msg[len(prefix) :]
     kind = err["type"]
     if kind == "extra_forbidden":
-        return "unknown key (not part of the policy language; check the spelling)"
+        return "unknown key (not a field here; check the spelling)"
     if kind == "missing":
         return "required field is missing"
     if kind == "union_tag_not_found":
@@ -112,8 +112,20 @@ def _problems(err: ValidationError, data: Mapping[str, Any], source: str) -> lis
                 where, sep, what = line.partition(": ")
                 out.append(Problem(source, where, what) if sep else Problem(source, "", line))
         else:
-            out.append(Problem(source, path, message))
+            out.append(Problem(source, *_field_of(path, message, data)))
     return out
+
+
+def _field_of(path: str, message: str, data: Mapping[str, Any]) -> tuple[str, str]:
+    """A table's own check that starts its message with one of the table's fields
+    (``"segments: shares sum to 0.7"``) is reported at that field's dotted path."""
+    head, sep, rest = message.partition(": ")
+    node: Any = data
+    for part in path.split(".") if path else ():
+        node = node.get(part) if isinstance(node, Mapping) else None
+    if sep and isinstance(node, Mapping) and head in node:
+        return f"{path}.{head}", rest
+    return path, message
 
 
 def validate_policy(data: Mapping[str, Any], source: str = "<policy>") -> Policy:

@@ -124,7 +124,16 @@ def load_scenario(
     problems = _band_problems(spec, source)
     if problems:
         raise ScenarioError(problems)
-    return Scenario(spec, source, _arms(spec, path, policy_sets), _control(spec))
+    arms = _arms(spec, path, policy_sets)
+    tiers = {t for arm in arms for t in arm.policy.tiers}
+    unknown = [
+        Problem(source, f"health.{name}", f"no tier {name[5:-6]!r} in the policy's tiers")
+        for name in spec.health
+        if name.startswith("tier_") and name.endswith("_share") and name[5:-6] not in tiers
+    ]
+    if unknown:
+        raise ScenarioError(unknown)
+    return Scenario(spec, source, arms, _control(spec))
 
 
 def _band_problems(spec: ScenarioSpec, source: str) -> list[Problem]:
