@@ -107,11 +107,19 @@ def group_sum(keys: I64, values: I64) -> tuple[I64, I64]:
 
 def scatter_add(target: npt.NDArray[np.int64], keys: I64, values: I64 | int) -> None:
     """``target[keys] += values`` with repeated keys adding up (exact for int64). Keys in
-    strictly increasing order (the usual case: batches arrive in member order, one row per
-    member) take plain fancy indexing, several times faster than ``np.add.at``."""
+    increasing order (the usual case: batches arrive in member order) take plain fancy
+    indexing, after summing runs of a repeated key; several times faster than ``np.add.at``."""
     if len(keys) == 0:
         return
-    if len(keys) == 1 or bool((keys[1:] > keys[:-1]).all()):
+    if len(keys) == 1:
         target[keys] += values
+        return
+    step = keys[1:] - keys[:-1]
+    if bool((step > 0).all()):
+        target[keys] += values
+    elif bool((step >= 0).all()):  # sorted with repeats: sum each run, then one fancy add
+        start = np.flatnonzero(np.concatenate(([True], step != 0)))
+        vals = np.broadcast_to(np.asarray(values, np.int64), keys.shape)
+        target[keys[start]] += np.add.reduceat(vals, start)
     else:
         np.add.at(target, keys, values)

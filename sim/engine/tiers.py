@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.engine import calendar as cal
-from sim.engine.groups import unique
+from sim.engine.groups import scatter_add, unique
 from sim.engine.state import tier_in_force
 
 if TYPE_CHECKING:
@@ -57,8 +57,8 @@ def add_qualifying(ctx: Ctx, member: I64, amount: I64) -> None:
     ms = ctx.ms
     if ctx.ps.fresh_day != ctx.day:
         roll_qualifying(ms, member, ctx.month)
-    np.add.at(ms.qual[:, ctx.month % ms.qual.shape[1]], member, amount)
-    np.add.at(ms.qual_total, member, amount)
+    scatter_add(ms.qual[:, ctx.month % ms.qual.shape[1]], member, amount)
+    scatter_add(ms.qual_total, member, amount)
 
 
 def target_tier(ctx: Ctx, member: I64, *, rolled: bool = False) -> I64:
