@@ -154,8 +154,9 @@ class SwitchingCost(Frozen):
 
 class Reactivation(Frozen):
     """Dormant (dropped-out) members come back: with ``reminder`` probability on the day an
-    expiry reminder reaches them, with ``campaign`` probability a day while a campaign
-    boosts their points (assumed)."""
+    expiry reminder reaches them, with ``campaign`` probability a day while a dated campaign
+    (one with a start or end date, not a standing rule such as new-member doubling) boosts
+    their points (assumed)."""
 
     enabled: bool = True
     reminder: Share = 0.03

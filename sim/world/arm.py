@@ -175,10 +175,10 @@ class ArmWorld:
         n_check, n_act = self._engage(t, draws, joined, buyers, blocks)
         self._refunds_due(t, blocks)
         self._redeem(today, draws, joined, buyers, amounts, blocks)
-        events, kinds_order = _merge(blocks)
+        events = _merge(blocks)
         res = apply_events(cp, st, t, events)
         results.append(res)
-        self._after(t, events, res, kinds_order, buyers, amounts, draws, window)
+        self._after(t, events, res, buyers, window)
         closing = close_day(cp, st, t)
         results.append(closing)
         self._remember_reminders(t, closing)
@@ -209,7 +209,12 @@ class ArmWorld:
             m = self.reminded[~self.alive[self.reminded]]
             cand_parts.append(m)
             p_parts.append(np.full(len(m), react.reminder))
-        if today.campaign_start and react.campaign > 0:
+        dated = [
+            i
+            for i in today.campaign_start
+            if self.cp.campaigns[i].start is not None or self.cp.campaigns[i].end is not None
+        ]
+        if dated and react.campaign > 0:  # a dated campaign reaches dormant members
             dead = np.flatnonzero(~self.alive[: self.joined])
             _, camp_f, _ = purchase_multipliers(self.cp, self.state, dead, t)
             m = dead[camp_f > 1.0]
@@ -532,18 +537,9 @@ class ArmWorld:
         out: I64 = np.where(total > 0, np.minimum(pick, len(price) - 1), -1).astype(np.int64)
         return out
 
-    def _after(
-        self,
-        t: int,
-        events: DayEvents,
-        res: DayResult,
-        kinds_order: I64,
-        buyers: I64,
-        amounts: I64,
-        draws: Draws,
-        window: bool,
-    ) -> None:
-        del kinds_order, amounts, draws
+    def _after(self, t: int, events: DayEvents, res: DayResult, buyers: I64, window: bool) -> None:
+        """Remember who acted and redeemed, and what the day's orders earned (for the refunds
+        scheduled on them)."""
         if len(events):
             self.last_action[events.member] = t
             ok = res.status == Status.OK
@@ -572,11 +568,11 @@ class ArmWorld:
         self.pressure_until[m] = np.maximum(self.pressure_until[m], t + closing.reminder_days[near])
 
 
-def _merge(blocks: list[Block]) -> tuple[DayEvents, I64]:
+def _merge(blocks: list[Block]) -> DayEvents:
     """One batch, in member order (a member's events in the order their blocks were made)."""
     blocks = [b for b in blocks if len(b.member)]
     if not blocks:
-        return DayEvents.empty(), np.zeros(0, np.int64)
+        return DayEvents.empty()
     member = np.concatenate([b.member for b in blocks])
 
     def col(name: str, dtype: type) -> npt.NDArray[Any]:
@@ -596,4 +592,4 @@ def _merge(blocks: list[Block]) -> tuple[DayEvents, I64]:
         ref=col("ref", np.int64)[order],
         draw=col("draw", np.float64)[order],
     )
-    return ev, order
+    return ev

@@ -145,7 +145,6 @@ class Recorder:
         for pos, (key, value) in enumerate(keys.items()):
             retention.insert(pos, key, value)
 
-        end = self.window_start + self.days - 1
         k = aw.joined
         runs = pd.DataFrame(
             {
@@ -160,7 +159,6 @@ class Recorder:
                 "point_value": [aw.cp.policy.program.point_value],
             }
         )
-        del end
         return daily, by_rule, retention, runs
 
     def _retention(self) -> pd.DataFrame:
