@@ -89,6 +89,21 @@ def test_spend_measure_qualifies_on_currency_spent_net_of_refunds() -> None:
     assert changes(reviewed) == [(0, 0, 1)]
 
 
+def test_a_refund_of_spend_from_before_the_window_leaves_the_lowest_tier_not_below_it() -> None:
+    # found by the world: a one-month window, a purchase in March refunded in April leaves
+    # April's qualifying total negative; the review must keep the member in the lowest tier
+    text = SPEND_TIERS.format(upgrade="review").replace(
+        'review = "monthly"', 'review = "monthly"\nwindow_months = 1'
+    )
+    sim = Sim.start(compiled(text), 1, "2026-03-30")
+    sim.step("2026-03-30", purchase(0, 300.0, order=1))
+    reviewed = sim.step("2026-04-02", refund(0, 300.0, points=30, order=1))
+    assert changes(reviewed) == []
+    sim.step("2026-04-30")
+    assert sim.tier(0) == "normal"
+    assert int(sim.state.members.qual_total[0]) < 0
+
+
 def test_spend_measure_upgrades_immediately_when_the_policy_says_so() -> None:
     cp = compiled(SPEND_TIERS.format(upgrade="immediate"))
     sim = Sim.start(cp, 1, "2026-03-03")

@@ -53,6 +53,7 @@ def violations(cp: CompiledPolicy, state: EngineState) -> list[str]:
         first((ms.rule_month > cp.cap_month[None, :]).any(axis=1), "rule monthly cap exceeded")
     first(ms.overall_day > cp.overall_day, "overall daily cap exceeded")
     first(ms.overall_month > cp.overall_month, "overall monthly cap exceeded")
+    first((ms.tier < 0) | (ms.tier >= len(cp.tier_names)), "tier outside the policy's tiers")
     return out
 
 

@@ -62,12 +62,14 @@ def add_qualifying(ctx: Ctx, member: I64, amount: I64) -> None:
 
 
 def target_tier(ctx: Ctx, member: I64, *, rolled: bool = False) -> I64:
-    """The tier each member's qualifying total over the window reaches."""
+    """The tier each member's qualifying total over the window reaches (the lowest for a
+    total below zero, which refunds of points earned before the window can leave)."""
     ms = ctx.ms
     if not rolled and ctx.ps.fresh_day != ctx.day:
         roll_qualifying(ms, member, ctx.month)
     total = ms.qual_total[member]
-    return (np.searchsorted(ctx.cp.tier_threshold, total, side="right") - 1).astype(np.int64)
+    reached = np.searchsorted(ctx.cp.tier_threshold, total, side="right") - 1
+    return np.maximum(reached, 0).astype(np.int64)
 
 
 def upgrade_now(ctx: Ctx, member: I64) -> None:
