@@ -15,6 +15,7 @@ from sim.engine.compiled import UNLIMITED
 from sim.engine.context import Ctx
 from sim.engine.groups import cumsum_in_group, group_sum, rank_in_group
 from sim.engine.journal import balance, credit_lots, debit_lots
+from sim.engine.quote import item_prices
 from sim.engine.tiers import add_qualifying, benefit_tier
 
 I64 = npt.NDArray[np.int64]
@@ -132,9 +133,7 @@ def _contended_members(ctx: Ctx, idx: I64) -> I64 | None:
 
 def _price(ctx: Ctx, item: I64) -> I64:
     """Points price of one unit of each catalogue item today (points day discount applied)."""
-    day = ctx.cp.policy.burn.points_day
-    factor = day.price_factor if day and ctx.day_of_month == day.day_of_month else 1.0
-    price: I64 = np.ceil(ctx.cp.item_points[item] * factor - 1e-9).astype(np.int64)
+    price: I64 = item_prices(ctx.cp, ctx.day)[item]
     return price
 
 

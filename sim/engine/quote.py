@@ -90,3 +90,12 @@ def purchase_multipliers(
         lead[better] = i
         best[better] = c.multiplier
     return tier_f, camp_f, lead
+
+
+def item_prices(cp: CompiledPolicy, day: int) -> I64:
+    """Points price of one unit of each catalogue item on ``day`` (the monthly points day's
+    discount applied, rounded up)."""
+    pd = cp.policy.burn.points_day
+    factor = pd.price_factor if pd and cal.to_date(day).day == pd.day_of_month else 1.0
+    price: I64 = np.ceil(cp.item_points * factor - 1e-9).astype(np.int64)
+    return price

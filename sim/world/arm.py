@@ -29,7 +29,7 @@ from sim.engine import (
     open_day,
     referral_code,
 )
-from sim.engine.quote import purchase_multipliers
+from sim.engine.quote import item_prices, purchase_multipliers
 from sim.engine.state import NEVER_DAY
 from sim.policy import ACTIONS, MICROS
 from sim.scenario import Arm
@@ -516,11 +516,7 @@ class ArmWorld:
         """Each redeemer's item: among those affordable, allowed for the tier and in stock, in
         proportion to face value per point (-1: none)."""
         f, ms = self.facts, self.state.members
-        factor = 1.0
-        pd = self.cp.policy.burn.points_day
-        if today.points_day and pd is not None:
-            factor = pd.price_factor
-        price = np.floor(f.item_points * factor + 1e-9)
+        price = item_prices(self.cp, today.day)
         bal = ms.acct[who, Account.AVAILABLE]
         tier = ms.tier[who].astype(np.int64)
         stock = self.state.program.stock > 0
