@@ -84,29 +84,37 @@ class Chart:
 # --- builders ---------------------------------------------------------------------------------
 
 
-def balances_figure(ctx: Context) -> Figure | None:
+def _side_by_side(
+    ctx: Context, columns: tuple[str, str], titles: tuple[str, str], units: tuple[str, str]
+) -> Figure:
+    """Two daily columns over time, side by side, a mean line and 95% band per group; the
+    y-label of each panel is its unit (the currency for money)."""
     fig = new_figure(WIDTH, 4.0)
-    left, right = fig.subplots(1, 2, squeeze=False)[0]
+    axes = fig.subplots(1, 2, squeeze=False)[0]
     for group in ctx.spec.groups:
         d = ctx.daily(group)
-        plot_band(
-            left,
-            mean_band(by_replication(d, "outstanding_points")),
-            ctx.colour(group),
-            ctx.label(group),
-        )
-        plot_band(
-            right, mean_band(by_replication(d, "liability")), ctx.colour(group), ctx.label(group)
-        )
-    left.set_title("Outstanding points (pending + available)")
-    left.set_ylabel("points")
-    right.set_title("Liability (outstanding points at their value)")
-    right.set_ylabel(ctx.spec.currency)
-    for ax in (left, right):
-        y_format(ax, "points")
-        ctx.time_axes(ax, legend_campaigns=ax is left)
-    legend(left)
+        for ax, column in zip(axes, columns, strict=True):
+            band = mean_band(by_replication(d, column))
+            plot_band(ax, band, ctx.colour(group), ctx.label(group))
+    for ax, title, unit in zip(axes, titles, units, strict=True):
+        ax.set_title(title)
+        ax.set_ylabel(ctx.spec.currency if unit == "currency" else unit)
+        y_format(ax, "points" if unit == "currency" else unit)
+        ctx.time_axes(ax, legend_campaigns=ax is axes[0])
+    legend(axes[0])
     return fig
+
+
+def balances_figure(ctx: Context) -> Figure | None:
+    return _side_by_side(
+        ctx,
+        ("outstanding_points", "liability"),
+        (
+            "Outstanding points (pending + available)",
+            "Liability (outstanding points at their value)",
+        ),
+        ("points", "currency"),
+    )
 
 
 def flows_figure(ctx: Context) -> Figure | None:
@@ -213,27 +221,12 @@ def cost_ratio_figure(ctx: Context) -> Figure | None:
 
 
 def activity_figure(ctx: Context) -> Figure | None:
-    fig = new_figure(WIDTH, 4.0)
-    left, right = fig.subplots(1, 2, squeeze=False)[0]
-    for group in ctx.spec.groups:
-        d = ctx.daily(group)
-        plot_band(
-            left,
-            mean_band(by_replication(d, "active_members")),
-            ctx.colour(group),
-            ctx.label(group),
-        )
-        plot_band(
-            right, mean_band(by_replication(d, "active_30d")), ctx.colour(group), ctx.label(group)
-        )
-    left.set_title("Active members per day (any action)")
-    right.set_title("Members active in the last 30 days")
-    for ax in (left, right):
-        ax.set_ylabel("members")
-        y_format(ax, "members")
-        ctx.time_axes(ax, legend_campaigns=ax is left)
-    legend(left)
-    return fig
+    return _side_by_side(
+        ctx,
+        ("active_members", "active_30d"),
+        ("Active members per day (any action)", "Members active in the last 30 days"),
+        ("members", "members"),
+    )
 
 
 def retention_figure(ctx: Context) -> Figure | None:

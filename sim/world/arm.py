@@ -178,12 +178,10 @@ class ArmWorld:
         events = _merge(blocks)
         res = apply_events(cp, st, t, events)
         results.append(res)
-        self._after(t, events, res, buyers, window)
+        redemptions = self._after(t, events, res, buyers, window)
         closing = close_day(cp, st, t)
         results.append(closing)
         self._remember_reminders(t, closing)
-        burns = np.isin(events.kind, (Kind.REDEEM, Kind.CASH_OFFSET, Kind.LOTTERY, Kind.DONATE))
-        ok = res.status == Status.OK
         return DayOutcome(
             results=results,
             events=events,
@@ -192,7 +190,7 @@ class ArmWorld:
             incentive_gmv=buys[2],
             checkins=n_check,
             actions=n_act,
-            redemptions=int((burns & ok).sum()),
+            redemptions=redemptions,
             new_members=new_members,
             churned=buys[3],
         )
@@ -533,14 +531,16 @@ class ArmWorld:
         out: I64 = np.where(total > 0, np.minimum(pick, len(price) - 1), -1).astype(np.int64)
         return out
 
-    def _after(self, t: int, events: DayEvents, res: DayResult, buyers: I64, window: bool) -> None:
+    def _after(self, t: int, events: DayEvents, res: DayResult, buyers: I64, window: bool) -> int:
         """Remember who acted and redeemed, and what the day's orders earned (for the refunds
-        scheduled on them)."""
+        scheduled on them). Returns the accepted burns (redemptions and donations)."""
+        accepted = 0
         if len(events):
             self.last_action[events.member] = t
             ok = res.status == Status.OK
-            burned = ok & np.isin(events.kind, (Kind.REDEEM, Kind.CASH_OFFSET, Kind.LOTTERY))
-            self.last_redeem[events.member[burned]] = t
+            redeemed = ok & np.isin(events.kind, (Kind.REDEEM, Kind.CASH_OFFSET, Kind.LOTTERY))
+            self.last_redeem[events.member[redeemed]] = t
+            accepted = int(redeemed.sum() + (ok & (events.kind == Kind.DONATE)).sum())
             # points the day's orders earned, for the refunds scheduled on them
             pending = self.refund_points < 0
             if pending.any():
@@ -555,6 +555,7 @@ class ArmWorld:
                 self.refund_points[pending] = np.maximum(earned, 0)
         if window and len(buyers):
             self.orders_window[buyers] += 1
+        return accepted
 
     def _remember_reminders(self, t: int, closing: DayResult) -> None:
         self.reminded = closing.reminder_member

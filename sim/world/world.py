@@ -1,10 +1,10 @@
 """The simulated world: a SimPy environment with a day clock and calendar processes.
 
 Calendar things are SimPy processes: members joining, campaign windows, the monthly points
-day, month ends (when the engine reviews tiers, pays packs and interest, and runs expiry).
-They switch the calendar state at the start of a day; the clock process runs each day at its
-middle: for every group it draws the members' actions, calls the engine once for the day's
-batch (:mod:`sim.world.arm`) and records the metrics (:mod:`sim.world.recorder`).
+day. They switch the calendar state at the start of a day (tier reviews, month-end packs and
+interest, expiry runs and reminders are the engine's own, by date); the clock process runs
+each day at its middle: for every group it draws the members' actions, calls the engine once
+for the day's batch (:mod:`sim.world.arm`) and records the metrics (:mod:`sim.world.recorder`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pandas as pd
 import simpy
 
 from sim.engine import Kind, day_number, to_date
+from sim.engine.calendar import add_months
 from sim.engine.quote import campaign_active
 from sim.metrics.schema import RunTables
 from sim.scenario import Scenario
@@ -168,7 +169,8 @@ class World:
         while True:
             t = int(env.now)
             d = to_date(t)
-            target = d.replace(day=dom) if d.day <= dom else _next_month(d).replace(day=dom)
+            month = d if d.day <= dom else add_months(d.replace(day=1), 1)
+            target = month.replace(day=dom)
             yield env.timeout(day_number(target) - t)
             self.today[a].points_day = True
             yield env.timeout(1)
@@ -220,10 +222,6 @@ class World:
         return WorldRun(
             tables, self.member_days, time.perf_counter() - began, events, members, self.windows
         )
-
-
-def _next_month(d: Any) -> Any:
-    return (d.replace(day=1) + pd.Timedelta(days=32)).replace(day=1)
 
 
 def _event_frame(aw: ArmWorld, t: int, events: Any) -> pd.DataFrame:
