@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from sim.cli_ledger import ledger
 from sim.cli_policy import policy
 from sim.cli_run import run
 
@@ -17,3 +18,4 @@ def main() -> None:
 
 main.add_command(policy)
 main.add_command(run)
+main.add_command(ledger)

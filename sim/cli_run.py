@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 from tqdm import tqdm
 
+from sim.files import write_text_atomic
+from sim.policy import policy_toml
 from sim.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
 
 _REPORTS = Path(__file__).resolve().parents[1] / "reports"
@@ -94,7 +98,11 @@ def run(
         )
     spec = result.summary_spec()
     summary = summarise(result.tables, spec)
-    files = {"summary.json": lambda p: write_summary(summary, p)}
+    files: dict[str, Callable[[Path], None]] = {"summary.json": lambda p: write_summary(summary, p)}
+    for arm in scn.arms:  # exactly what ran: `pointsim ledger apply-policy` takes these files
+        files[f"policy.{arm.group}.toml"] = functools.partial(
+            write_text_atomic, text=policy_toml(arm.policy)
+        )
     if not no_report:
         files["report.html"] = lambda p: write_report(
             result.tables,

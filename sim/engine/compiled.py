@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from sim.engine.codes import ROLES, STAGES, Kind
 from sim.engine.expiry_scheme import ExpiryScheme
-from sim.policy import MICROS, SYSTEM_RULES, Policy
+from sim.policy import ACTIONS, MICROS, SYSTEM_RULES, Policy
 from sim.policy.control import Campaign
 from sim.policy.earn import (
     EarnRule,
@@ -107,6 +108,19 @@ class CompiledPolicy:
 
     def item_code(self, item_id: str) -> int:
         return self.item_ids.index(item_id)
+
+    def event_name(self, kind: int, code: int) -> str:
+        """What an event's ``code`` stands for: the purchase category, action, catalogue item,
+        auction lot or referral ``stage:role`` (empty for kinds without one)."""
+        table: dict[int, tuple[str, ...]] = {
+            Kind.PURCHASE: self.categories,
+            Kind.ACTION: ACTIONS,
+            Kind.REDEEM: self.item_ids,
+            Kind.BID: self.lot_ids,
+            Kind.REFERRAL: tuple(f"{s}:{r}" for s in STAGES for r in ROLES),
+        }
+        names = table.get(int(kind), ())
+        return names[code] if 0 <= code < len(names) else ""
 
 
 def policy_categories(policy: Policy) -> set[str]:

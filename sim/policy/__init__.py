@@ -9,6 +9,7 @@ from sim.policy.load import (
     load_policy,
     override,
     parse_override,
+    policy_toml,
     read_toml,
     validate_policy,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "money_to_micros",
     "override",
     "parse_override",
+    "policy_toml",
     "read_toml",
     "validate_policy",
 ]

@@ -216,3 +216,11 @@ def content_hash(policy: Policy) -> str:
     application order as written): the identity the ledger checks evidence against."""
     canonical = json.dumps(policy.model_dump(mode="json"), separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def policy_toml(policy: Policy) -> str:
+    """The policy as a TOML file that loads back to the same policy (same content hash):
+    every field written out, defaults included, unset optional fields left out."""
+    import tomli_w
+
+    return tomli_w.dumps(policy.model_dump(mode="json", exclude_none=True))

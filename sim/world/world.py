@@ -232,8 +232,10 @@ def _event_frame(aw: ArmWorld, t: int, events: Any) -> pd.DataFrame:
         frame.insert(0, "day", pd.Series(dtype="datetime64[ns]"))
         frame.insert(0, "group", pd.Series(dtype=object))
         frame["kind"] = frame["kind"].astype(object)
+        frame["name"] = pd.Series(dtype=object)
         return frame
     frame = pd.DataFrame({c: getattr(events, c) for c in cols})
+    frame["name"] = [aw.cp.event_name(k, c) for k, c in zip(events.kind, events.code, strict=True)]
     frame["kind"] = [Kind(k).name.lower() for k in events.kind]
     frame.insert(0, "day", pd.Timestamp(to_date(t)))
     frame.insert(0, "group", aw.arm.group)

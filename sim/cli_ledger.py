@@ -1,0 +1,412 @@
+"""``pointsim ledger ...``: the live ledger from the command line (see :mod:`sim.ledger`).
+
+Every command takes ``--db URL`` (default ``sqlite:///points.db``, or ``$POINTSIM_DB``).
+Money is given in currency units (``--amount 129.90``, exact to 6 decimals); points are
+whole numbers; dates are YYYY-MM-DD. A refused request prints why and exits 1 with nothing
+written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from sim.cli_policy import _load, _set_option
+from sim.ledger import EventIn, Ledger, LedgerError, NewMember, parse_money
+from sim.policy import ACTIONS, PolicyError
+
+F = TypeVar("F", bound=Callable[..., Any])
+_FILE = click.Path(dir_okay=False, path_type=Path)
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _db(f: F) -> F:
+    return click.option(
+        "--db",
+        default="sqlite:///points.db",
+        envvar="POINTSIM_DB",
+        show_default=True,
+        help="Database URL: sqlite:///FILE or postgresql://USER@HOST/DB.",
+    )(f)
+
+
+def _member(f: F) -> F:
+    return click.option("--member", required=True, help="The member's key.")(f)
+
+
+def _client_id(f: F) -> F:
+    return click.option(
+        "--id",
+        "client_id",
+        default=None,
+        help="Idempotency key: the same id and request again returns the first result.",
+    )(f)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Users' mistakes and refusals as one message and exit code 1, no traceback."""
+    try:
+        yield
+    except LedgerError as err:
+        click.echo(f"error: {err}", err=True)
+        raise SystemExit(1) from None
+    except PolicyError as err:
+        for problem in err.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise SystemExit(1) from None
+    except SQLAlchemyError as err:
+        click.echo(f"error: database: {err.__class__.__name__}: {err.args[0]}", err=True)
+        raise SystemExit(1) from None
+
+
+def _day(value: dt.datetime | None) -> dt.date | None:
+    return None if value is None else value.date()
+
+
+def _money(value: str | None, option: str) -> int:
+    return 0 if value is None else parse_money(value, option)
+
+
+def _show(out: Any) -> None:
+    click.echo(json.dumps(out, default=str, ensure_ascii=False))
+
+
+@click.group()
+def ledger() -> None:
+    """The live ledger: the engine's rules over SQLite (default) or PostgreSQL."""
+
+
+@ledger.command()
+@_db
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    required=True,
+    metavar="[GROUP=]FILE",
+    help="The programme's policy; GROUP=FILE per experiment group (repeatable).",
+)
+@click.option("--start", type=_DATE, required=True, help="The first business day.")
+@_set_option
+def init(db: str, policies: tuple[str, ...], start: dt.datetime, overrides: dict[str, Any]) -> None:
+    """Create a ledger: its schema and one economy per group."""
+    with _errors():
+        given: dict[str, tuple[Any, str]] = {}
+        for spec in policies:
+            group, _, file = spec.rpartition("=")
+            group = group or "default"
+            if group in given:
+                raise LedgerError(f"--policy: group {group!r} given twice")
+            given[group] = (_load(Path(file), overrides), file)
+        Ledger.init(db, given, start.date())
+        click.echo(f"initialised {db}: groups {', '.join(given)}, first day {start.date()}")
+
+
+@ledger.command()
+@_db
+def migrate(db: str) -> None:
+    """Bring the ledger's schema to this version of pointsim."""
+    from sim.ledger.migrate import upgrade
+    from sim.ledger.store import connect
+
+    with _errors():
+        upgrade(connect(db))
+        click.echo("schema up to date")
+
+
+@ledger.command("add-member")
+@_db
+@click.argument("key")
+@click.option("--group", default="default", show_default=True)
+@click.option("--join", type=_DATE, default=None, help="Join date (default: the business day).")
+@click.option("--birth-month", type=click.IntRange(0, 12), default=0)
+@click.option("--label", default="", help="Experiment label the policy's audiences use.")
+@click.option("--referrer", default=None, help="Key of the member who referred this one.")
+def add_member(
+    db: str,
+    key: str,
+    group: str,
+    join: dt.datetime | None,
+    birth_month: int,
+    label: str,
+    referrer: str | None,
+) -> None:
+    """Add member KEY."""
+    with _errors():
+        joined = None if join is None else _day_number(join.date())
+        Ledger(db).add_members([NewMember(key, group, joined, birth_month, label, referrer)])
+        click.echo(f"added {key}")
+
+
+def _day_number(day: dt.date) -> int:
+    from sim.engine import day_number
+
+    return day_number(day)
+
+
+@ledger.command()
+@_db
+@click.argument("kind")
+@_member
+@click.option("--amount", default=None, help="Order or refund value in currency, e.g. 129.90.")
+@click.option("--quantity", type=int, default=0, help="Items, points or maturity day number.")
+@click.option("--name", default="", help="Category, action, item, lot or referral stage:role.")
+@click.option("--ref", type=int, default=0, help="Order id (purchases, refunds, investments).")
+@click.option("--draw", type=float, default=None, help="Lottery draw in [0, 1).")
+@click.option("--note", default="", help="Reason (adjustments, freezes).")
+@click.option("--day", type=_DATE, default=None, help="Must be the business day (default).")
+@_client_id
+def record(
+    db: str,
+    kind: str,
+    member: str,
+    amount: str | None,
+    quantity: int,
+    name: str,
+    ref: int,
+    draw: float | None,
+    note: str,
+    day: dt.datetime | None,
+    client_id: str | None,
+) -> None:
+    """Record an event of KIND (purchase, refund, checkin, share, review, login, course,
+    profile, referral, investment, ...) for a member."""
+    with _errors():
+        if kind in ACTIONS:
+            kind, name = "action", kind
+        fields: dict[str, Any] = {
+            "amount": _money(amount, "--amount"),
+            "quantity": quantity,
+            "name": name,
+            "ref": ref,
+            "draw": draw,
+            "note": note,
+            "day": None if day is None else _day_number(day.date()),
+        }
+        if client_id:
+            fields["client_id"] = client_id
+        out = Ledger(db).record([EventIn(member, kind, **fields)])[0]
+        _show(out.__dict__)
+
+
+@ledger.command()
+@_db
+@_member
+@click.option("--item", required=True, help="Catalogue item id.")
+@click.option("--quantity", type=click.IntRange(min=1), default=1, show_default=True)
+@_client_id
+def redeem(db: str, member: str, item: str, quantity: int, client_id: str | None) -> None:
+    """Redeem a catalogue item."""
+    with _errors():
+        _show(Ledger(db).redeem(member, item, quantity, client_id).__dict__)
+
+
+@ledger.command()
+@_db
+@_member
+@click.option("--amount", required=True, help="Order value in currency.")
+@click.option("--points", type=click.IntRange(min=0), default=0, help="Points wanted (0: most).")
+def quote(db: str, member: str, amount: str, points: int) -> None:
+    """What a cash offset would take for an order (nothing is written)."""
+    with _errors():
+        _show(Ledger(db).quote_offset(member, _money(amount, "--amount"), points).__dict__)
+
+
+@ledger.command()
+@_db
+@_member
+@click.option("--amount", required=True, help="Order value in currency.")
+@click.option("--points", type=click.IntRange(min=0), default=0, help="Points wanted (0: most).")
+@_client_id
+def offset(db: str, member: str, amount: str, points: int, client_id: str | None) -> None:
+    """Pay part of an order with points (quote first with `pointsim ledger quote`)."""
+    with _errors():
+        led = Ledger(db)
+        _show(led.cash_offset(member, _money(amount, "--amount"), points, client_id).__dict__)
+
+
+@ledger.command()
+@_db
+@_member
+@click.option("--reason", required=True)
+@_client_id
+def freeze(db: str, member: str, reason: str, client_id: str | None) -> None:
+    """Freeze a member's points (burns refused, earning withheld)."""
+    with _errors():
+        _show(Ledger(db).freeze(member, reason, client_id).__dict__)
+
+
+@ledger.command()
+@_db
+@_member
+@click.option("--reason", required=True)
+@_client_id
+def unfreeze(db: str, member: str, reason: str, client_id: str | None) -> None:
+    """Unfreeze a member's points."""
+    with _errors():
+        _show(Ledger(db).unfreeze(member, reason, client_id).__dict__)
+
+
+@ledger.command()
+@_db
+@_member
+@click.option("--points", type=int, required=True, help="Points to credit (+) or debit (-).")
+@click.option("--reason", required=True)
+@_client_id
+def adjust(db: str, member: str, points: int, reason: str, client_id: str | None) -> None:
+    """An operator adjustment, recorded with its reason."""
+    with _errors():
+        _show(Ledger(db).adjust(member, points, reason, client_id).__dict__)
+
+
+@ledger.command()
+@_db
+@click.argument("date", type=_DATE)
+def eod(db: str, date: dt.datetime) -> None:
+    """Close every business day through DATE: release pending points, expire lots, review
+    tiers, pay interest, send reminders."""
+    with _errors():
+        days = Ledger(db).eod(date.date())
+        click.echo(f"closed {len(days)} day(s)" + (f" through {days[-1]}" if days else ""))
+
+
+@ledger.command()
+@_db
+@_member
+def balance(db: str, member: str) -> None:
+    """A member's accounts and tier."""
+    with _errors():
+        _show(Ledger(db).balance(member))
+
+
+@ledger.command()
+@_db
+@_member
+@click.option("--from", "first", type=_DATE, default=None)
+@click.option("--to", "last", type=_DATE, default=None)
+def statement(db: str, member: str, first: dt.datetime | None, last: dt.datetime | None) -> None:
+    """A member's postings with the running available balance."""
+    with _errors():
+        frame = Ledger(db).statement(member, _day(first), _day(last))
+        click.echo(frame.to_string(index=False) if len(frame) else "no postings")
+
+
+@ledger.command()
+@_db
+@_member
+def lots(db: str, member: str) -> None:
+    """A member's available points by expiry date, in the order they are spent."""
+    with _errors():
+        frame = Ledger(db).lots(member)
+        click.echo(frame.to_string(index=False) if len(frame) else "no points")
+
+
+@ledger.command("import")
+@_db
+@click.argument("file", type=_FILE)
+@click.option("--members", type=_FILE, default=None, help="Default: <stem>.members<suffix>.")
+@click.option("--replication", type=int, default=None, help="Which replication of a run's log.")
+def import_cmd(db: str, file: Path, members: Path | None, replication: int | None) -> None:
+    """Replay an event log (CSV or Parquet, as `pointsim run --export-events` writes it)."""
+    with _errors():
+        rep = Ledger(db).import_log(file, replication=replication, members=members)
+        click.echo(
+            f"imported {rep.events_recorded} events over {rep.days} days "
+            f"({rep.events_skipped} already recorded, {rep.members_added} members added)"
+        )
+
+
+@ledger.command()
+@_db
+@click.argument("file", type=_FILE)
+@click.option("--from", "first", type=_DATE, default=None)
+@click.option("--to", "last", type=_DATE, default=None)
+def export(db: str, file: Path, first: dt.datetime | None, last: dt.datetime | None) -> None:
+    """Write the event log (and its members file beside it) as CSV or Parquet."""
+    with _errors():
+        n = Ledger(db).export_log(file, _day(first), _day(last))
+        click.echo(f"wrote {n} events to {file}")
+
+
+@ledger.command()
+@_db
+@click.option("--from", "first", type=_DATE, required=True)
+@click.option("--to", "last", type=_DATE, required=True)
+@click.option("--out", type=_FILE, default=None, help="Write CSV or Parquet instead of a table.")
+def metrics(db: str, first: dt.datetime, last: dt.datetime, out: Path | None) -> None:
+    """Daily metrics of closed days, with the simulation's definitions."""
+    from sim.ledger.logio import write_frame
+
+    with _errors():
+        frame = Ledger(db).metrics(first.date(), last.date())
+        if out is None:
+            click.echo(frame.to_string(index=False))
+        else:
+            write_frame(frame, out)
+            click.echo(f"wrote {len(frame)} rows to {out}")
+
+
+@ledger.command()
+@_db
+def audit(db: str) -> None:
+    """Check conservation, lots, pending, balances and the journal; exit 1 on a violation."""
+    with _errors():
+        problems = Ledger(db).audit()
+    for p in problems:
+        click.echo(f"violation: {p}")
+    if problems:
+        raise SystemExit(1)
+    click.echo("audit clean")
+
+
+@ledger.command("apply-policy")
+@_db
+@click.argument("file", type=_FILE)
+@click.option("--effective", type=_DATE, required=True, help="First day under the policy.")
+@click.option("--group", default="default", show_default=True)
+@click.option("--evidence", type=_FILE, default=None, help="OUT/summary.json of its simulation.")
+@click.option("--force", is_flag=True, help="Apply without evidence (needs --reason).")
+@click.option("--reason", default=None, help="Why it is forced (recorded).")
+@_set_option
+def apply_policy(
+    db: str,
+    file: Path,
+    effective: dt.datetime,
+    group: str,
+    evidence: Path | None,
+    force: bool,
+    reason: str | None,
+    overrides: dict[str, Any],
+) -> None:
+    """Schedule policy FILE for a group: shows the diff against the active policy, and
+    refuses unless --evidence is a passing simulation of exactly this policy, or --force
+    --reason is given."""
+    with _errors():
+        if force and evidence is not None:
+            raise LedgerError("apply-policy: --force and --evidence exclude each other")
+        if force and not (reason or "").strip():
+            raise LedgerError("apply-policy: --force needs --reason TEXT (it is recorded)")
+        if reason and not force:
+            raise LedgerError("apply-policy: --reason goes with --force")
+        pol = _load(file, overrides)
+        led = Ledger(db)
+        click.echo(f"--- active policy of group {group}\n+++ {file}")
+        click.echo(led.policy_diff(pol, group), nl=False)
+        vid = led.apply_policy(
+            pol,
+            str(file),
+            effective.date(),
+            group=group,
+            evidence=evidence,
+            force_reason=reason if force else None,
+        )
+        how = f"forced: {reason}" if force else f"evidence {evidence}"
+        click.echo(f"version {vid} of group {group} starts on {effective.date()} ({how})")

@@ -1,0 +1,125 @@
+"""Connecting to the ledger's database and running transactions that survive contention.
+
+SQLite (the default, ``sqlite:///points.db``) runs in WAL mode with full synchronous commits;
+every write transaction starts with ``BEGIN IMMEDIATE``, so writers queue for the one write
+lock instead of failing half-way. PostgreSQL (``postgresql+psycopg://...``) runs at READ
+COMMITTED and the ledger takes explicit row locks (``FOR SHARE`` on the clock for event
+writers, ``FOR UPDATE`` on the clock for the day's close, on member rows in id order and on
+stock rows). A transaction that loses a deadlock or a serialisation race is retried whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRIES = 30
+_RETRY_CODES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+
+
+class LedgerError(Exception):
+    """A request the ledger refuses; the message names the argument and what was expected.
+    Nothing of the refused request is written."""
+
+
+def normalise_url(url: str) -> str:
+    """Accept ``postgresql://`` and ``postgres://`` as psycopg 3 URLs; check the URL parses."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise LedgerError(f"--db {url!r}: not a database URL ({exc})") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise LedgerError(
+            f"--db {url!r}: backend {parsed.get_backend_name()!r} is not supported "
+            "(expected sqlite:///FILE or postgresql://...)"
+        )
+    return url
+
+
+def connect(url: str) -> Engine:
+    """An Engine for ``url`` set up for the ledger (see the module docstring)."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60})
+        _sqlite_setup(engine)
+    else:
+        engine = create_engine(url, isolation_level="READ COMMITTED", pool_pre_ping=True)
+    return engine
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute("PRAGMA wal_autocheckpoint=16384")  # pages: checkpoint ~64 MB at a time
+        cur.execute("PRAGMA cache_size=-131072")  # KiB: indexes of a large journal stay cached
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        read_only = conn.get_execution_options().get("ledger_read", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def is_sqlite(conn: Connection) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError):
+        code = getattr(exc.orig, "sqlstate", None)
+        if code in _RETRY_CODES:
+            return True
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+            return True
+    return False
+
+
+def transact(engine: Engine, work: Callable[[Connection], T], *, read_only: bool = False) -> T:
+    """Run ``work`` in one transaction, retrying it whole after a deadlock, a serialisation
+    failure or a busy SQLite database. ``work`` must not have effects outside the database.
+    ``read_only``: the transaction is rolled back at the end, whatever ``work`` did."""
+    for attempt in range(RETRIES):
+        try:
+            with engine.connect() as conn:
+                if read_only:
+                    conn = conn.execution_options(ledger_read=True)
+                with conn.begin() as txn:
+                    result = work(conn)
+                    if read_only:
+                        txn.rollback()
+                return result
+        except DBAPIError as exc:
+            if not _retryable(exc) or attempt == RETRIES - 1:
+                raise
+            log.info("retrying a transaction after %s", type(exc.orig).__name__)
+            time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads (one transaction, so what it reads is consistent)."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(ledger_read=True)
+        with conn.begin():
+            yield conn
