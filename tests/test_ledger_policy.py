@@ -91,6 +91,7 @@ def test_evidence_of_another_policy_is_refused(tmp_path: Path, evidence: Path) -
     with pytest.raises(LedgerError, match="no group of that run used this policy"):
         led.apply_policy(other, "x", dt.date(2026, 2, 1), evidence=evidence / "summary.json")
     assert len(_versions(led)) == 1
+    assert led.audit() == []
 
 
 def test_a_simulation_failing_its_bands_is_not_evidence(tmp_path: Path, evidence: Path) -> None:
@@ -102,6 +103,8 @@ def test_a_simulation_failing_its_bands_is_not_evidence(tmp_path: Path, evidence
     simulated = load_policy(evidence / "policy.all.toml")
     with pytest.raises(LedgerError, match="fails its health bands \\(cost_ratio high\\)"):
         led.apply_policy(simulated, "x", dt.date(2026, 2, 1), evidence=failing)
+    assert len(_versions(led)) == 1
+    assert led.audit() == []
 
 
 def test_a_forced_application_records_its_reason(tmp_path: Path) -> None:
@@ -109,6 +112,7 @@ def test_a_forced_application_records_its_reason(tmp_path: Path) -> None:
     pol = override(load_policy(ECOM), {"caps.daily": 300})
     led.apply_policy(pol, "x.toml", dt.date(2026, 2, 1), force_reason="regulator deadline")
     assert _versions(led)[-1]["forced_reason"] == "regulator deadline"
+    assert led.audit() == []
 
 
 def test_a_policy_cannot_start_on_a_day_already_run(tmp_path: Path) -> None:
@@ -117,6 +121,8 @@ def test_a_policy_cannot_start_on_a_day_already_run(tmp_path: Path) -> None:
     pol = override(load_policy(ECOM), {"caps.daily": 300})
     with pytest.raises(LedgerError, match="can start on 2026-01-11 or later"):
         led.apply_policy(pol, "x", dt.date(2026, 1, 10), force_reason="r")
+    assert len(_versions(led)) == 1
+    assert led.audit() == []
 
 
 def test_turning_expiry_on_starts_the_first_expiry_one_full_period_later(tmp_path: Path) -> None:
@@ -152,3 +158,4 @@ def test_the_cli_shows_the_diff_and_refuses_without_evidence(tmp_path: Path) -> 
     assert "caps.daily" in res.output
     assert "error: apply-policy: give --evidence" in res.output
     assert len(_versions(led)) == 1
+    assert led.audit() == []

@@ -34,6 +34,7 @@ from sim.ledger import schema as t
 from sim.ledger.codec import (
     MEMBER_COLUMNS,
     Layout,
+    lot_projection,
     member_values,
     members_from_rows,
     projection,
@@ -330,14 +331,10 @@ def persist(conn: Connection, book: Book, steps: Sequence[Step]) -> None:
     _write_tiers_and_reminders(conn, book, steps)
     bulk_insert_rows(conn, t.day_close, [s.position for s in steps if s.position is not None])
     after_expiry = slot_expiry(cp.expiry, ps.expired_through)
-    changed = np.flatnonzero(
-        (
-            projection(cp, book.before, day, book.before_expiry)
-            != projection(cp, ms, day, after_expiry)
-        ).any(axis=1)
-    )
-    _write_members(conn, book, changed)
-    _write_lots(conn, book, changed, after_expiry)
+    rows = projection(cp, book.before, day) != projection(cp, ms, day)
+    _write_members(conn, book, np.flatnonzero(rows.any(axis=1)))
+    lots = lot_projection(book.before, book.before_expiry) != lot_projection(ms, after_expiry)
+    _write_lots(conn, book, np.flatnonzero(lots.any(axis=1)), after_expiry)
     _write_pending(conn, book)
     _write_bids(conn, book)
     _write_stock(conn, book)
@@ -412,25 +409,30 @@ def _write_lots(conn: Connection, book: Book, changed: I64, expiry: I64) -> None
     if not len(changed):
         return
     ids = book.ids[changed]
+    _delete_members(conn, t.lots, ids)
     lots = book.state.members.lots[changed]
     pos, slot = np.nonzero(lots > 0)
-    rows: list[dict[str, object]] = [
+    ends = expiry[slot]
+    bulk_insert(
+        conn,
+        t.lots,
         {
-            "member": int(ids[p]),
-            "expires_on": None if expiry[s] == NO_EXPIRY else int(expiry[s]),
-            "points": int(lots[p, s]),
-        }
-        for p, s in zip(pos, slot, strict=True)
-    ]
-    _rewrite_by_member(conn, book, t.lots, changed, rows)
+            "member": ids[pos].tolist(),
+            "expires_on": [None if e == NO_EXPIRY else e for e in ends.tolist()],
+            "points": lots[pos, slot].tolist(),
+        },
+    )
+
+
+def _delete_members(conn: Connection, table: Table, ids: I64) -> None:
+    for i in range(0, len(ids), _CHUNK):
+        conn.execute(delete(table).where(table.c.member.in_(ids[i : i + _CHUNK].tolist())))
 
 
 def _rewrite_by_member(
     conn: Connection, book: Book, table: Table, changed: I64, rows: list[dict[str, object]]
 ) -> None:
-    ids = book.ids[changed]
-    for i in range(0, len(ids), _CHUNK):
-        conn.execute(delete(table).where(table.c.member.in_(ids[i : i + _CHUNK].tolist())))
+    _delete_members(conn, table, book.ids[changed])
     bulk_insert_rows(conn, table, rows)
 
 

@@ -250,8 +250,8 @@ def member_values(cp: CompiledPolicy, ms: MemberState, pos: I64) -> dict[str, li
     return out
 
 
-def projection(cp: CompiledPolicy, ms: MemberState, day: int, slot_expiry: I64) -> I64:
-    """Every persisted quantity of each member as one int64 row, normalised as of ``day``
+def projection(cp: CompiledPolicy, ms: MemberState, day: int) -> I64:
+    """Every persisted quantity of a member row as one int64 row, normalised as of ``day``
     (stale daily or monthly counters read as zero, qualifying months by calendar month): two
     states with equal rows persist to the same database rows."""
     month = cal.month_index(day)
@@ -282,10 +282,13 @@ def projection(cp: CompiledPolicy, ms: MemberState, day: int, slot_expiry: I64) 
         qual,
         ms.task_progress,
         ms.task_stamp,
-        ms.lots,
-        np.where(ms.lots > 0, slot_expiry[None, :], 0),
     ]
     return np.concatenate(parts, axis=1)
+
+
+def lot_projection(ms: MemberState, slot_expiry: I64) -> I64:
+    """Each member's lots as persisted: points and the last valid day of each held bucket."""
+    return np.concatenate([ms.lots, np.where(ms.lots > 0, slot_expiry[None, :], 0)], axis=1)
 
 
 def row_signature(member: I64, *columns: I64, n: int) -> npt.NDArray[np.uint64]:

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
 
+from sim.engine import to_date
 from sim.ledger import schema as t
 from sim.ledger.batch import EventRow, run_batch, write_events
 from sim.ledger.book import Step, persist
@@ -48,20 +50,29 @@ def import_log(
     log = read_events(Path(path), replication)
     from_sim = not log.attrs["has_client_id"]
     mpath = Path(members) if members is not None else members_path(Path(path))
-    added = _import_members(led, mpath, from_sim) if mpath.exists() else 0
+    new = _new_members(led, mpath, from_sim) if mpath.exists() else []
     log["key"] = log["group"] + ":" + log["member"] if from_sim else log["member"]
-    rows = _log_rows(led, log, str(path))
+    groups, codes = _resolve(led, log, new, str(path))  # refuses before anything is written
+    added = led.add_members(new) if new else 0
+    rows = _rows(led, log, codes)
     done = skipped = 0
     for day, part in log.groupby("day", sort=True):
         day = int(day)
-        batch = [rows[i] for i in part.index]
-        new = transact(led.engine, lambda c, d=day, b=batch: _import_day(led, c, d, b))  # type: ignore[misc]
-        done += new
-        skipped += len(batch) - new
+        batch = [(rows[i], groups[i]) for i in part.index]
+        try:
+            recorded = transact(led.engine, lambda c, d=day, b=batch: _import_day(led, c, d, b))  # type: ignore[misc]
+        except IntegrityError:
+            raise IdempotencyConflict(
+                f"{path}: an event of {to_date(day)} has an id the ledger holds for an event "
+                "of another day"
+            ) from None
+        done += recorded
+        skipped += len(batch) - recorded
     return ImportReport(added, done, skipped, int(log["day"].nunique()) if len(log) else 0)
 
 
-def _import_members(led: Ledger, path: Path, from_sim: bool) -> int:
+def _new_members(led: Ledger, path: Path, from_sim: bool) -> list[NewMember]:
+    """The members of the members file that the ledger does not hold yet."""
     frame = read_members(path)
     if from_sim:
         frame["member"] = frame["group"] + ":" + frame["member"]
@@ -69,44 +80,57 @@ def _import_members(led: Ledger, path: Path, from_sim: bool) -> int:
         frame.loc[has_ref, "referrer"] = frame["group"] + ":" + frame["referrer"]
     with led.engine.connect() as conn:
         have = set(conn.execute(select(t.members.c.key)).scalars())
-    new = frame[~frame["member"].isin(have)]
-    return led.add_members(
-        [
-            NewMember(
-                r.member,
-                r.group,
-                int(r.join_day),
-                int(r.birth_month),
-                r.label,
-                r.referrer or None,
-            )
-            for r in new.itertuples()
-        ]
-    )
+    fresh = frame[~frame["member"].isin(have)]
+    return [
+        NewMember(r.member, r.group, int(r.join_day), int(r.birth_month), r.label,
+                  r.referrer or None)
+        for r in fresh.itertuples()
+    ]  # fmt: skip
 
 
-def _log_rows(led: Ledger, log: pd.DataFrame, source: str) -> list[EventRow]:
-    """Event rows for the log (members and names resolved, bodies hashed); refuses the
-    whole log on the first unknown member, group or name."""
+def _where(log: pd.DataFrame, source: str, i: int) -> str:
+    return f"{source} {log.attrs['unit']} {int(log['line'].iloc[i])}"
+
+
+def _resolve(
+    led: Ledger, log: pd.DataFrame, new: list[NewMember], source: str
+) -> tuple[list[str], pd.Series]:
+    """Each event's group and engine code, checked against the ledger (and the members about
+    to be added): refuses the whole log on the first unknown member, group or name."""
     with led.engine.connect() as conn:
-        ids = dict(conn.execute(select(t.members.c.key, t.members.c.id)).all())
         group_of = dict(conn.execute(select(t.members.c.key, t.members.c.grp)).all())
         layouts = {g: led.layout(conn, g)[0] for g in led.groups(conn)}
-    missing = sorted(set(log["key"]) - set(ids))
-    if missing:
+    group_of.update({m.key: m.group for m in new})
+    known = log["key"].isin(group_of)
+    if not known.all():
+        i = int(np.flatnonzero(~known.to_numpy())[0])
         raise LedgerError(
-            f"{source}: {len(missing)} member(s) not in the ledger and not in a members "
-            f"file, e.g. {missing[:3]}"
+            f"{_where(log, source, i)}: member {log['key'].iloc[i]!r} is not in the ledger "
+            f"nor in a members file ({int((~known).sum())} such events)"
         )
     grp = log["key"].map(group_of)
+    unknown_group = ~grp.isin(layouts)
+    if unknown_group.any():
+        i = int(np.flatnonzero(unknown_group.to_numpy())[0])
+        raise LedgerError(f"{_where(log, source, i)}: group {grp.iloc[i]!r} is not in the ledger")
     if not log.attrs["has_client_id"] and (grp != log["group"]).any():
         i = int(np.flatnonzero((grp != log["group"]).to_numpy())[0])
-        raise LedgerError(f"{source} row {i}: member {log['key'][i]} is in group {grp[i]}")
+        raise LedgerError(
+            f"{_where(log, source, i)}: member {log['key'].iloc[i]} is in group {grp.iloc[i]}"
+        )
     code = log["code"].copy()
     named = log["name"] != ""
     for (g, kind, name), idx in log[named].groupby([grp[named], "kind", "name"]).groups.items():
-        probe = EventIn(str(log["key"][idx[0]]), str(kind), name=str(name))
-        code[idx] = code_of(layouts[str(g)].cp, probe, f"{source} row {idx[0]}")
+        i = log.index.get_loc(idx[0])
+        probe = EventIn(str(log["key"].iloc[i]), str(kind), name=str(name))
+        code[idx] = code_of(layouts[str(g)].cp, probe, _where(log, source, i))
+    return grp.tolist(), code
+
+
+def _rows(led: Ledger, log: pd.DataFrame, code: pd.Series) -> list[EventRow]:
+    """``events`` rows for the log (members resolved to ids, bodies hashed)."""
+    with led.engine.connect() as conn:
+        ids = dict(conn.execute(select(t.members.c.key, t.members.c.id)).all())
     frame = pd.DataFrame(
         {
             "client_id": log["client_id"],
@@ -123,7 +147,6 @@ def _log_rows(led: Ledger, log: pd.DataFrame, source: str) -> list[EventRow]:
             "note": log["note"],
             "status": "",
             "points": 0,
-            "grp": grp,
         }
     )
     names = list(frame.columns)
@@ -131,30 +154,28 @@ def _log_rows(led: Ledger, log: pd.DataFrame, source: str) -> list[EventRow]:
     return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
 
 
-def _import_day(led: Ledger, conn: Connection, day: int, batch: list[EventRow]) -> int:
-    """Close the days before ``day``, open it and apply its fresh events, in one
-    transaction; returns how many events were new."""
+def _import_day(led: Ledger, conn: Connection, day: int, batch: list[tuple[EventRow, str]]) -> int:
+    """Close the days before ``day``, open it and apply its fresh events (each with its
+    group), in one transaction; returns how many events were new."""
     clock = read_clock(conn, "update")
     found = dict(
         conn.execute(
-            select(t.events.c.client_id, t.events.c.body_hash).where(
-                t.events.c.client_id.in_([r["client_id"] for r in batch])
-            )
+            select(t.events.c.client_id, t.events.c.body_hash).where(t.events.c.day == day)
         ).all()
     )
-    for r in batch:
+    for r, _ in batch:
         if r["client_id"] in found and found[r["client_id"]] != r["body_hash"]:
             raise IdempotencyConflict(
                 f"event {r['client_id']!r} is in the ledger with a different body"
             )
-    fresh = [r for r in batch if r["client_id"] not in found]
+    fresh = [(r, g) for r, g in batch if r["client_id"] not in found]
     if not fresh:
         return 0
     if day <= clock.closed_through:
-        check_day(day, clock, f"event {fresh[0]['client_id']!r}: day")
+        check_day(day, clock, f"event {fresh[0][0]['client_id']!r}: day")
     for grp in led.groups(conn):
         book, steps = led.advance(conn, grp, clock, day - 1, day)
-        rows = [{k: v for k, v in r.items() if k != "grp"} for r in fresh if r["grp"] == grp]
+        rows = [r for r, g in fresh if g == grp]
         if rows:
             ev_ids, res = run_batch(conn, book, day, rows)
             write_events(conn, book, rows)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Row, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from sim.engine import (
     Status,
@@ -92,8 +92,11 @@ class Ledger:
         self.url = normalise_url(url)
         _refuse_missing_sqlite(self.url)
         self.engine = connect(self.url)
-        with self.engine.connect() as conn:
-            at = migrate.current(conn)
+        try:
+            with self.engine.connect() as conn:
+                at = migrate.current(conn)
+        except DatabaseError as exc:
+            raise LedgerError(f"--db {url}: not a ledger database ({exc.orig})") from None
         if at is None:
             raise LedgerError(f"--db {url}: not a ledger (run `pointsim ledger init` first)")
         if at != migrate.head():
@@ -115,7 +118,10 @@ class Ledger:
         if not policies:
             raise LedgerError("init: at least one policy is needed")
         engine = connect(url)
-        migrate.upgrade(engine)
+        try:
+            migrate.upgrade(engine)
+        except DatabaseError as exc:
+            raise LedgerError(f"--db {url}: cannot create a ledger there ({exc.orig})") from None
         first = day_number(start)
 
         def work(conn: Connection) -> None:
@@ -193,6 +199,8 @@ class Ledger:
         ``strict``: a burn the engine refuses (not enough points, out of stock, tier too
         low, frozen ...) refuses the whole batch with a :class:`LedgerError` and writes
         nothing; otherwise it is recorded with its status (how a replayed log is taken)."""
+        if not events:
+            return []
         for i, ev in enumerate(events):
             check(ev, f"events[{i}]")
         ids = [e.client_id for e in events]
@@ -226,7 +234,8 @@ class Ledger:
             row = found.get(ev.client_id)
             if row is None:
                 fresh.append(i)
-            elif row.body_hash != hashes[i]:
+            elif row.body_hash != (ev.body_hash(row.day) if ev.day is None else hashes[i]):
+                # a retry without a day means the day it was first recorded on
                 raise IdempotencyConflict(
                     f"events[{i}].client_id: {ev.client_id!r} was used for a different "
                     f"request (event {row.id} of {to_date(row.day)}); use a new id"

@@ -51,9 +51,10 @@ class _Checker:
     def flag(self, bad: np.ndarray, column: str, values: pd.Series, expected: str) -> None:
         idx = np.flatnonzero(bad)
         for i in idx[:SHOWN]:
+            value = values.iloc[i]
+            value = value.item() if isinstance(value, np.generic) else value
             self.problems.append(
-                f"{self.path} {self.unit} {i + self.first}: {column} {values.iloc[i]!r}, "
-                f"expected {expected}"
+                f"{self.path} {self.unit} {i + self.first}: {column} {value!r}, expected {expected}"
             )
         if len(idx) > SHOWN:
             self.problems.append(f"{self.path}: ... {len(idx) - SHOWN} more bad {column} values")
@@ -115,6 +116,9 @@ def _draws(ck: _Checker, frame: pd.DataFrame) -> pd.Series:
 
 def _days(ck: _Checker, frame: pd.DataFrame, col: str) -> np.ndarray:
     raw = frame[col]
+    if pd.api.types.is_numeric_dtype(raw):  # a number is not a date (it would read as epoch)
+        ck.flag(np.ones(len(raw), bool), col, raw, "a date (YYYY-MM-DD), not a number")
+        return np.zeros(len(raw), np.int64)
     parsed = pd.to_datetime(raw, errors="coerce", format="ISO8601")
     ck.flag(parsed.isna().to_numpy(), col, raw, "a date (YYYY-MM-DD)")
     epoch = pd.Timestamp("1970-01-01")
@@ -132,8 +136,9 @@ def _require(ck: _Checker, frame: pd.DataFrame, columns: tuple[str, ...]) -> Non
 
 
 def read_events(path: Path, replication: int | None = None) -> pd.DataFrame:
-    """The log as a frame with columns client_id, group, day (day number), member (text),
-    kind, amount, quantity, code, name, ref, draw, note -- every row checked, in file order."""
+    """The log as a frame with columns line (in the file), client_id, group, day (day
+    number), member (text), kind, amount, quantity, code, name, ref, draw, note -- every row
+    checked, in file order; ``attrs["unit"]`` says whether ``line`` counts lines or rows."""
     frame, first = _read(path)
     ck = _Checker(path, first)
     _require(ck, frame, EVENT_COLUMNS)
@@ -152,6 +157,7 @@ def read_events(path: Path, replication: int | None = None) -> pd.DataFrame:
     ck.raise_if_any()
     out = pd.DataFrame(
         {
+            "line": np.arange(len(frame)) + first,
             "group": frame["group"].astype(str),
             "day": day,
             "member": member,
@@ -190,6 +196,7 @@ def read_events(path: Path, replication: int | None = None) -> pd.DataFrame:
     if (np.diff(out["day"].to_numpy()) < 0).any():
         raise LedgerError(f"{path}: the log is not in day order")
     out.attrs["has_client_id"] = "client_id" in frame
+    out.attrs["unit"] = ck.unit
     return out
 
 

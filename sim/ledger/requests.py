@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim.engine import CompiledPolicy, Kind
@@ -73,7 +74,7 @@ def body_hashes(columns: dict[str, pd.Series]) -> list[str]:
     """:func:`body_hash` of each row of columns named as :data:`BODY_FIELDS`."""
     text = columns["member"].astype(str)
     for f in BODY_FIELDS[1:]:
-        col = columns[f].map(draw_text) if f == "draw" else columns[f].astype(str)
+        col = (columns[f].map(draw_text) if f == "draw" else columns[f]).astype(str)
         text = text + SEP + col
     return [hashlib.sha256(x.encode()).hexdigest() for x in text]
 
@@ -101,7 +102,7 @@ def check(ev: EventIn, where: str) -> None:
         raise LedgerError(f"{where}.member: empty, expected a member key")
     for name in ("amount", "quantity", "code", "ref"):
         value = getattr(ev, name)
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
             raise LedgerError(f"{where}.{name}: {value!r}, expected an integer")
     if not 0 <= ev.amount <= MAX_MICROS:
         raise LedgerError(f"{where}.amount: {ev.amount!r} micros, expected 0..{MAX_MICROS}")
