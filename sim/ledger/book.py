@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from sqlalchemy import Connection, Select, Table, and_, delete, insert, select, update
 
 from sim.engine import (
@@ -33,6 +32,7 @@ from sim.engine.state import Bids, Pending
 from sim.ledger import schema as t
 from sim.ledger.codec import (
     MEMBER_COLUMNS,
+    Columns,
     Layout,
     lot_projection,
     member_values,
@@ -111,14 +111,30 @@ def expiry_slot(scheme: ExpiryScheme, expired_through: int, expires_on: I64) -> 
     return order[np.minimum(at, len(ends) - 1)].astype(np.int64)
 
 
-def _in_chunks(
-    conn: Connection, query_of: Callable[[list[int]], Select[Any]], ids: I64
-) -> pd.DataFrame:
-    frames = [
-        pd.read_sql(query_of(ids[i : i + _CHUNK].tolist()), conn)
+def columns(conn: Connection, query: Select[Any]) -> Columns:
+    """A query's rows as one array per column (object arrays for text and NULLs): far
+    lighter than a DataFrame for the few rows of one request."""
+    result = conn.execute(query)
+    names = list(result.keys())
+    rows = result.fetchall()
+    if not rows:
+        return {k: np.zeros(0, object) for k in names}
+    values = zip(*rows, strict=True)
+    return {k: np.array(v, dtype=object) for k, v in zip(names, values, strict=True)}
+
+
+def _in_chunks(conn: Connection, query_of: Callable[[list[int]], Select[Any]], ids: I64) -> Columns:
+    parts = [
+        columns(conn, query_of(ids[i : i + _CHUNK].tolist()))
         for i in range(0, max(len(ids), 1), _CHUNK)
     ]
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if len(parts) == 1:
+        return parts[0]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _ints(values: npt.NDArray[Any]) -> I64:
+    return values.astype(np.int64)
 
 
 def lock_members(conn: Connection, ids: Sequence[int]) -> None:
@@ -153,7 +169,7 @@ def load(
     m = t.members
     cols = [m.c[c] for c in MEMBER_COLUMNS]
     if member_ids is None:
-        rows = pd.read_sql(select(*cols).where(m.c.grp == grp).order_by(m.c.id), conn)
+        rows = columns(conn, select(*cols).where(m.c.grp == grp).order_by(m.c.id))
     else:
         wanted = np.unique(member_ids)
         refs = conn.execute(
@@ -165,7 +181,7 @@ def load(
         rows = _in_chunks(
             conn, lambda part: select(*cols).where(m.c.id.in_(part)).order_by(m.c.id), wanted
         )
-    ids = rows["id"].to_numpy(np.int64)
+    ids = _ints(rows["id"])
     position = {int(i): p for p, i in enumerate(ids)}
     ms = members_from_rows(lay, rows, position, day)
     expired_through = int(prog.expired_through)
@@ -221,7 +237,7 @@ def _ring_day(day: int, slot: int) -> int:
     return day - ((day - slot) % 30)
 
 
-def _rows_of(conn: Connection, table: Table, ids: I64, full: bool, grp: str) -> pd.DataFrame:
+def _rows_of(conn: Connection, table: Table, ids: I64, full: bool, grp: str) -> Columns:
     """Rows of a table keyed by ``member``: the whole group's, or those of members ``ids``."""
     if full:
         query = (
@@ -229,7 +245,7 @@ def _rows_of(conn: Connection, table: Table, ids: I64, full: bool, grp: str) -> 
             .join_from(table, t.members, t.members.c.id == table.c.member)
             .where(t.members.c.grp == grp)
         )
-        return pd.read_sql(query, conn)
+        return columns(conn, query)
     return _in_chunks(conn, lambda part: select(table).where(table.c.member.in_(part)), ids)
 
 
@@ -243,38 +259,43 @@ def _load_lots(
     grp: str,
 ) -> None:
     rows = _rows_of(conn, t.lots, ids, full, grp)
-    if rows.empty:
+    if not len(rows["member"]):
         return
-    pos = np.searchsorted(ids, rows["member"].to_numpy(np.int64))
-    expires = rows["expires_on"].fillna(NO_EXPIRY).to_numpy(np.int64)
+    pos = np.searchsorted(ids, _ints(rows["member"]))
+    expires = np.array([NO_EXPIRY if e is None else e for e in rows["expires_on"]], np.int64)
     slot = expiry_slot(cp.expiry, expired_through, expires)
-    np.add.at(ms.lots, (pos, slot), rows["points"].to_numpy(np.int64))
+    np.add.at(ms.lots, (pos, slot), _ints(rows["points"]))
 
 
 def _load_pending(conn: Connection, cp: CompiledPolicy, ids: I64, full: bool, grp: str) -> Pending:
-    rows = _rows_of(conn, t.pending, ids, full, grp).sort_values("id", kind="stable")
+    rows = _sorted_by_id(_rows_of(conn, t.pending, ids, full, grp))
     pend = Pending()
-    if not rows.empty:
+    if len(rows["id"]):
         pend.append(
-            member=np.searchsorted(ids, rows["member"].to_numpy(np.int64)).astype(np.int64),
-            release=rows["release_day"].to_numpy(np.int64),
-            points=rows["points"].to_numpy(np.int64),
+            member=np.searchsorted(ids, _ints(rows["member"])).astype(np.int64),
+            release=_ints(rows["release_day"]),
+            points=_ints(rows["points"]),
             rule=np.array([cp.rule(r) for r in rows["rule"]], np.int64),
-            ref=rows["ref"].to_numpy(np.int64),
+            ref=_ints(rows["ref"]),
         )
     return pend
 
 
+def _sorted_by_id(rows: Columns) -> Columns:
+    order = np.argsort(_ints(rows["id"]), kind="stable")
+    return {k: v[order] for k, v in rows.items()}
+
+
 def _load_bids(conn: Connection, cp: CompiledPolicy, ids: I64, full: bool, grp: str) -> Bids:
-    rows = _rows_of(conn, t.bids, ids, full, grp).sort_values("id", kind="stable")
+    rows = _sorted_by_id(_rows_of(conn, t.bids, ids, full, grp))
     bids = Bids()
-    if not rows.empty:
+    if len(rows["id"]):
         bids.append(
-            member=np.searchsorted(ids, rows["member"].to_numpy(np.int64)).astype(np.int64),
+            member=np.searchsorted(ids, _ints(rows["member"])).astype(np.int64),
             lot=np.array([cp.lot_ids.index(x) for x in rows["lot"]], np.int64),
-            points=rows["points"].to_numpy(np.int64),
-            day=rows["day"].to_numpy(np.int64),
-            seq=rows["seq"].to_numpy(np.int64),
+            points=_ints(rows["points"]),
+            day=_ints(rows["day"]),
+            seq=_ints(rows["seq"]),
         )
     return bids
 

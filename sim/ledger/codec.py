@@ -21,13 +21,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import orjson
-import pandas as pd
 
 from sim.engine import Account, CompiledPolicy, MemberState
 from sim.engine import calendar as cal
 from sim.engine.state import NEVER_DAY
 
 I64 = npt.NDArray[np.int64]
+Columns = dict[str, npt.NDArray[Any]]
+"""Query results as one array per column (see :func:`sim.ledger.book.columns`)."""
 ACCOUNT_COLUMNS = tuple(a.name.lower() for a in Account)
 SCALARS = ("tier_day", "debt", "shortfall", "streak", "last_checkin", "last_active")
 MEMBER_COLUMNS = (
@@ -57,7 +58,7 @@ class Layout:
     def of(cls, cp: CompiledPolicy) -> Layout:
         return cls(cp, tuple(cp.policy.program.groups))
 
-    def tier_index(self, names: pd.Series) -> npt.NDArray[np.int8]:
+    def tier_index(self, names: npt.NDArray[Any]) -> npt.NDArray[np.int8]:
         index = {n: i for i, n in enumerate(self.cp.tier_names)}
         unknown = set(names) - set(index)
         if unknown:
@@ -65,45 +66,40 @@ class Layout:
                 f"members hold tiers {sorted(unknown)} the policy does not define "
                 f"(tiers: {', '.join(self.cp.tier_names)})"
             )
-        out: npt.NDArray[np.int8] = names.map(index).to_numpy(np.int8, copy=True)
-        return out
+        return np.array([index[x] for x in names.tolist()], np.int8).reshape(-1)
 
-    def label_index(self, labels: pd.Series) -> npt.NDArray[np.int16]:
+    def label_index(self, labels: npt.NDArray[Any]) -> npt.NDArray[np.int16]:
         index = {n: i for i, n in enumerate(self.labels)}
-        out: npt.NDArray[np.int16] = labels.map(lambda x: index.get(x, 0)).to_numpy(
-            np.int16, copy=True
-        )
-        return out
+        return np.array([index.get(x, 0) for x in labels.tolist()], np.int16).reshape(-1)
 
 
 def members_from_rows(
-    lay: Layout, rows: pd.DataFrame, position: Mapping[int, int], day: int
+    lay: Layout, rows: Columns, position: Mapping[int, int], day: int
 ) -> MemberState:
     """Engine arrays for ``rows`` (in their order), as of ``day``. ``position`` maps member ids
     to positions in these arrays (a referrer outside them gets -1)."""
-    cp, n = lay.cp, len(rows)
+    cp, n = lay.cp, len(rows["id"])
     win = cp.policy.tiering.window_months
     month = cal.month_index(day)
 
     def col(name: str) -> I64:
-        out: I64 = rows[name].to_numpy(np.int64, copy=True)
-        return out
+        return rows[name].astype(np.int64)
 
     referrer = np.array(
-        [position.get(int(r), -1) if pd.notna(r) else -1 for r in rows["referrer"]], np.int64
+        [-1 if r is None else position.get(int(r), -1) for r in rows["referrer"]], np.int64
     )
     acct = np.zeros((n, len(Account)), np.int64, order="F")
     for a in Account:
-        acct[:, a] = rows[a.name.lower()].to_numpy(np.int64)  # copied into acct
+        acct[:, a] = rows[a.name.lower()].astype(np.int64)
     ms = MemberState(
         join_day=col("join_day"),
-        birth_month=rows["birth_month"].to_numpy(np.int8, copy=True),
+        birth_month=rows["birth_month"].astype(np.int8),
         group=lay.label_index(rows["label"]),
         referrer=referrer,
         tier=lay.tier_index(rows["tier"]),
         tier_open=lay.tier_index(rows["tier_open"]),
         tier_day=col("tier_day"),
-        frozen=rows["frozen"].to_numpy(bool, copy=True),
+        frozen=rows["frozen"].astype(bool),
         acct=acct,
         debt=col("debt"),
         shortfall=col("shortfall"),

@@ -61,8 +61,14 @@ def bulk_insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]])
 
 
 def bulk_insert(conn: Connection, table: Table, columns: dict[str, list[Any]]) -> None:
-    """Insert rows given as equal-length column lists of plain Python values, compiled once
-    and sent with the driver's executemany (many times faster than per-row parameters)."""
+    """Insert rows given as equal-length column lists of plain Python values: PostgreSQL
+    streams them with COPY, SQLite takes one statement compiled once through the driver's
+    executemany (both many times faster than per-row parameters)."""
+    if not columns or not len(next(iter(columns.values()))):
+        return
+    if conn.dialect.name == "postgresql":
+        _copy(conn, table.name, columns)
+        return
     stmt = table.insert().values({k: bindparam(k) for k in columns})
     _run_many(conn, stmt, list(columns), columns)
 
@@ -70,10 +76,36 @@ def bulk_insert(conn: Connection, table: Table, columns: dict[str, list[Any]]) -
 def bulk_update(
     conn: Connection, table: Table, key: str, keys: list[Any], columns: dict[str, list[Any]]
 ) -> None:
-    """``UPDATE table SET columns... WHERE key = ...`` for each row of the column lists."""
+    """``UPDATE table SET columns... WHERE key = ...`` for each row of the column lists
+    (PostgreSQL: the rows are copied into a temporary table and joined in one UPDATE)."""
+    if not keys:
+        return
+    if conn.dialect.name == "postgresql":
+        tmp = f"tmp_{table.name}_update"
+        names = ", ".join([key, *columns])
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {tmp}")
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE {tmp} ON COMMIT DROP AS SELECT {names} FROM {table.name} "
+            "WITH NO DATA"
+        )
+        _copy(conn, tmp, {key: keys, **columns})
+        sets = ", ".join(f"{c} = {tmp}.{c}" for c in columns)
+        conn.exec_driver_sql(
+            f"UPDATE {table.name} SET {sets} FROM {tmp} WHERE {table.name}.{key} = {tmp}.{key}"
+        )
+        return
     stmt = (
         table.update()
         .where(table.c[key] == bindparam("k_"))
         .values({k: bindparam(k) for k in columns})
     )
     _run_many(conn, stmt, ["k_", *columns], {"k_": keys, **columns})
+
+
+def _copy(conn: Connection, table: str, columns: dict[str, list[Any]]) -> None:
+    """COPY rows into ``table`` on the connection's own transaction (psycopg 3)."""
+    raw: Any = conn.connection.dbapi_connection
+    cols = ", ".join(columns)
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+        for row in zip(*columns.values(), strict=True):
+            copy.write_row(row)

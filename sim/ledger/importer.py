@@ -25,7 +25,7 @@ from sim.ledger.clock import check_day, read_clock, set_clock
 from sim.ledger.logio import members_path, read_events, read_members
 from sim.ledger.members import NewMember
 from sim.ledger.requests import BODY_FIELDS, EventIn, IdempotencyConflict, body_hashes, code_of
-from sim.ledger.store import LedgerError, transact
+from sim.ledger.store import LedgerError, reading, transact
 
 if TYPE_CHECKING:
     from sim.ledger.ledger import Ledger
@@ -78,7 +78,7 @@ def _new_members(led: Ledger, path: Path, from_sim: bool) -> list[NewMember]:
         frame["member"] = frame["group"] + ":" + frame["member"]
         has_ref = frame["referrer"] != ""
         frame.loc[has_ref, "referrer"] = frame["group"] + ":" + frame["referrer"]
-    with led.engine.connect() as conn:
+    with reading(led.engine) as conn:
         have = set(conn.execute(select(t.members.c.key)).scalars())
     fresh = frame[~frame["member"].isin(have)]
     return [
@@ -97,7 +97,7 @@ def _resolve(
 ) -> tuple[list[str], pd.Series]:
     """Each event's group and engine code, checked against the ledger (and the members about
     to be added): refuses the whole log on the first unknown member, group or name."""
-    with led.engine.connect() as conn:
+    with reading(led.engine) as conn:
         group_of = dict(conn.execute(select(t.members.c.key, t.members.c.grp)).all())
         layouts = {g: led.layout(conn, g)[0] for g in led.groups(conn)}
     group_of.update({m.key: m.group for m in new})
@@ -129,7 +129,7 @@ def _resolve(
 
 def _rows(led: Ledger, log: pd.DataFrame, code: pd.Series) -> list[EventRow]:
     """``events`` rows for the log (members resolved to ids, bodies hashed)."""
-    with led.engine.connect() as conn:
+    with reading(led.engine) as conn:
         ids = dict(conn.execute(select(t.members.c.key, t.members.c.id)).all())
     frame = pd.DataFrame(
         {

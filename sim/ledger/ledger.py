@@ -93,7 +93,7 @@ class Ledger:
         _refuse_missing_sqlite(self.url)
         self.engine = connect(self.url)
         try:
-            with self.engine.connect() as conn:
+            with reading(self.engine) as conn:
                 at = migrate.current(conn)
         except DatabaseError as exc:
             raise LedgerError(f"--db {url}: not a ledger database ({exc.orig})") from None
@@ -470,7 +470,7 @@ class Ledger:
         target = day_number(through)
         closed: list[dt.date] = []
         while True:
-            with self.engine.connect() as conn:
+            with reading(self.engine) as conn:
                 clock = conn.execute(select(t.clock)).one()
             day = clock.closed_through + 1
             if day > target:
