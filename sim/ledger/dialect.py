@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 
 
 def upsert_add(conn: Connection, table: Table, key: dict[str, Any], column: str, add: int) -> None:
@@ -104,8 +105,13 @@ def bulk_update(
 
 def _copy(conn: Connection, table: str, columns: dict[str, list[Any]]) -> None:
     """COPY rows into ``table`` on the connection's own transaction (psycopg 3)."""
+    import psycopg
+
     raw: Any = conn.connection.dbapi_connection
-    cols = ", ".join(columns)
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-        for row in zip(*columns.values(), strict=True):
-            copy.write_row(row)
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    try:
+        with raw.cursor() as cur, cur.copy(sql) as copy:
+            for row in zip(*columns.values(), strict=True):
+                copy.write_row(row)
+    except psycopg.Error as exc:  # as SQLAlchemy's own errors (IntegrityError ...), for retries
+        raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
