@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.engine.codes import EARN_KIND, Account, Kind, Status
-from sim.engine.compiled import UNLIMITED, CompiledCampaign
+from sim.engine.compiled import UNLIMITED, CompiledCampaign, CompiledPolicy
 from sim.engine.context import Ctx
 from sim.engine.earn import EPS, Activity, record_activity, rule_candidates
 from sim.engine.groups import group_sum, scatter_add
@@ -43,7 +43,8 @@ class Parts:
         return len(self.event)
 
     def take(self, mask: B | I64) -> Parts:
-        return Parts(*(getattr(self, f)[mask] for f in Parts.__dataclass_fields__))
+        idx = np.flatnonzero(mask) if mask.dtype == bool else mask  # one scan of the mask
+        return Parts(*(getattr(self, f)[idx] for f in Parts.__dataclass_fields__))
 
 
 def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I64, I64]:
@@ -56,12 +57,17 @@ def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I6
     boosted = base.copy()
     rows = np.flatnonzero(cp.rule_boostable[rule])
     tier_f = np.ones(len(rows))
-    if len(rows) and ((cp.tier_mult != 1).any() or (cp.tier_bday != 1).any()):
+    special_tier = (cp.tier_mult != 1) | (cp.tier_bday != 1)
+    if len(rows) and special_tier.any():
+        # rows of tiers with both factors 1 keep their points (floor(p * 1.0 + EPS) == p)
         tier = benefit_tier(ctx, member[rows])
-        tier_f = cp.tier_mult[tier]
-        bday = ms.birth_month[member[rows]] == ctx.month_of_year
-        tier_f = np.where(bday, tier_f * cp.tier_bday[tier], tier_f)
-        boosted[rows] = np.floor(base[rows] * tier_f + EPS).astype(np.int64)
+        sp = np.flatnonzero(special_tier[tier])
+        t, r = tier[sp], rows[sp]
+        f = cp.tier_mult[t]
+        bday = ms.birth_month[member[r]] == ctx.month_of_year
+        f = np.where(bday, f * cp.tier_bday[t], f)
+        tier_f[sp] = f
+        boosted[r] = np.floor(base[r] * f + EPS).astype(np.int64)
     none = np.zeros(0, np.int64)
     active = [c for c in cp.campaigns if campaign_active(c, ctx.day)]
     if not active:
@@ -131,10 +137,10 @@ def _apply_cap(parts: Parts, sel: I64 | None, remaining: I64) -> None:
     else:  # few parts: a sort beats a pass over every member
         keys, sums = group_sum(m, pts_sel)
         total = sums[np.searchsorted(keys, m)]
-    over = total > remaining
-    if not over.any():
+    over = np.flatnonzero(total > remaining)
+    if len(over) == 0:
         return
-    sub = np.flatnonzero(over) if sel is None else sel[over]
+    sub = over if sel is None else sel[over]
     rem = remaining[over]
     order = np.lexsort((parts.prio[sub], parts.event[sub], parts.member[sub]))
     sub, rem = sub[order], rem[order]
@@ -188,23 +194,27 @@ def _caps(ctx: Ctx, parts: Parts) -> None:
 def collect(ctx: Ctx, act: Activity) -> Parts:
     """Every (event, rule) part the batch's events are owed, multipliers applied."""
     ev = ctx.events
-    ev_idx, bases, rules, prios = [], [], [], []
-    for prio, (rule_idx, earn_rule) in enumerate(ctx.cp.earn):
+    ev_idx, bases, rules = [], [], []
+    for rule_idx, earn_rule in ctx.cp.earn:
         idx, pts = rule_candidates(ctx, act, rule_idx, earn_rule)
         keep = pts > 0
-        ev_idx.append(idx[keep])
-        bases.append(pts[keep])
-        rules.append(np.full(int(keep.sum()), rule_idx, np.int64))
-        prios.append(np.full(int(keep.sum()), prio, np.int64))
-    adj = np.flatnonzero((ev.kind == Kind.ADJUST) & (ev.quantity > 0))
+        if not keep.all():
+            keep_idx = np.flatnonzero(keep)
+            idx, pts = idx[keep_idx], pts[keep_idx]
+        ev_idx.append(idx)
+        bases.append(pts)
+        rules.append(rule_idx)
+    adj = ctx.of_kind(Kind.ADJUST)
+    adj = adj[ev.quantity[adj] > 0]
     ev_idx.append(adj)
     bases.append(ev.quantity[adj])
-    rules.append(np.full(len(adj), ctx.cp.rule("adjust"), np.int64))
-    prios.append(np.full(len(adj), len(ctx.cp.earn), np.int64))
+    rules.append(ctx.cp.rule("adjust"))
+    # a run of rows per rule, in the policy's order (adjustments last)
+    run = [len(i) for i in ev_idx]
     idx = np.concatenate(ev_idx)
     base_pts = np.concatenate(bases)
-    rule = np.concatenate(rules)
-    prio_all = np.concatenate(prios)
+    rule = np.repeat(np.array(rules, np.int64), run)
+    prio_all = np.repeat(np.arange(len(rules), dtype=np.int64), run)
     member = ev.member[idx]
     boosted, rows, extra, lead = _multiply(ctx, rule, member, base_pts)
     main = Parts(idx, member, rule, rule, prio_all * 2, boosted)
@@ -244,35 +254,56 @@ def apply_earn(ctx: Ctx) -> None:
 
 
 def _post(ctx: Ctx, parts: Parts) -> None:
+    """Post the parts: available now, or pending (delayed rules, investments); mentors are
+    paid on what is available now."""
+    later = _deferred(ctx.cp, parts.base)
+    if later is None or not later.any():
+        now, pending = parts, None
+    else:
+        now, pending = parts.take(~later), parts.take(later)
+    if len(now):
+        _post_available(ctx, now)
+    if pending is not None:
+        _post_pending(ctx, pending)
+    if ctx.cp.mentor and len(now):
+        pay_mentors(ctx, now.member, now.rule, now.points, now.event)
+
+
+def _deferred(cp: CompiledPolicy, base: I64) -> B | None:
+    """Rows whose points are pending (a delayed rule, or an investment paid at maturity);
+    None when the policy defers nothing."""
+    investments = [i for i, rule in cp.earn if isinstance(rule, InvestmentRule)]
+    if not investments and not cp.rule_delay.any():
+        return None
+    later: B = cp.rule_delay[base] > 0
+    for rule_idx in investments:
+        later |= base == rule_idx
+    return later
+
+
+def _post_available(ctx: Ctx, p: Parts) -> None:
+    cp = ctx.cp
+    ctx.journal.post(p.member, p.rule, Account.ISSUED, Account.AVAILABLE, p.points, event=p.event)
+    credit_lots(ctx.ms, p.member, p.points, ctx.earn_slot())
+    if cp.policy.tiering.measure == "points":
+        q = cp.rule_qualifying[p.base]
+        qm, qp = (p.member, p.points) if q.all() else (p.member[q], p.points[q])
+        add_qualifying(ctx, qm, qp)
+        upgrade_now(ctx, qm)
+
+
+def _post_pending(ctx: Ctx, p: Parts) -> None:
     cp, ev = ctx.cp, ctx.events
-    delay = cp.rule_delay[parts.base]
-    maturity = np.zeros(len(parts), bool)
+    delay = cp.rule_delay[p.base]
+    maturity = np.zeros(len(p), bool)
     for rule_idx, rule in cp.earn:
         if isinstance(rule, InvestmentRule):
-            maturity |= parts.base == rule_idx
-    later = (delay > 0) | maturity
-    now = ~later
-    j = ctx.journal
-    if now.any():
-        p = parts if not later.any() else parts.take(now)
-        j.post(p.member, p.rule, Account.ISSUED, Account.AVAILABLE, p.points, event=p.event)
-        credit_lots(ctx.ms, p.member, p.points, ctx.earn_slot())
-        if cp.policy.tiering.measure == "points":
-            q = cp.rule_qualifying[p.base]
-            qm, qp = (p.member, p.points) if q.all() else (p.member[q], p.points[q])
-            add_qualifying(ctx, qm, qp)
-            upgrade_now(ctx, qm)
-    if later.any():
-        p = parts.take(later)
-        release = np.where(
-            maturity[later], np.maximum(ev.quantity[p.event], ctx.day + 1), ctx.day + delay[later]
-        )
-        j.post(p.member, p.rule, Account.ISSUED, Account.PENDING, p.points, event=p.event)
-        ctx.ps.pending.append(
-            member=p.member, release=release, points=p.points, rule=p.rule, ref=ev.ref[p.event]
-        )
-    if ctx.cp.mentor and now.any():
-        pay_mentors(ctx, parts.member[now], parts.rule[now], parts.points[now], parts.event[now])
+            maturity |= p.base == rule_idx
+    release = np.where(maturity, np.maximum(ev.quantity[p.event], ctx.day + 1), ctx.day + delay)
+    ctx.journal.post(p.member, p.rule, Account.ISSUED, Account.PENDING, p.points, event=p.event)
+    ctx.ps.pending.append(
+        member=p.member, release=release, points=p.points, rule=p.rule, ref=ev.ref[p.event]
+    )
 
 
 def pay_mentors(ctx: Ctx, member: I64, rule_ids: I64, points: I64, event: I64 | int = -1) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from sim.engine.codes import BURN_KIND, Account, Kind, Status
+from sim.engine.codes import BURN_KINDS, Account, Kind, Status
 from sim.engine.compiled import UNLIMITED
 from sim.engine.context import Ctx
 from sim.engine.groups import cumsum_in_group, group_sum, rank_in_group
@@ -26,7 +26,7 @@ def apply_refunds(ctx: Ctx) -> None:
     """Reverse the points of refunded orders: pending points of the order are voided first,
     the rest is clawed back from the balance (or recorded as a shortfall, by policy)."""
     ev, ms, ps = ctx.events, ctx.ms, ctx.ps
-    idx = np.flatnonzero(ev.kind == Kind.REFUND)
+    idx = ctx.of_kind(Kind.REFUND)
     if len(idx) == 0:
         return
     m, ref, want = ev.member[idx], ev.ref[idx], ev.quantity[idx]
@@ -80,8 +80,7 @@ def apply_burns(ctx: Ctx) -> None:
     """Burns in arrival order. Members whose requests compete for the last units of a limited
     item are served one event at a time in arrival order; everyone else in rounds."""
     ev = ctx.events
-    is_burn = BURN_KIND[ev.kind] | ((ev.kind == Kind.ADJUST) & (ev.quantity < 0))
-    idx = np.flatnonzero(is_burn)
+    idx = _burn_events(ctx)
     if len(idx) == 0:
         return
     contended = _contended_members(ctx, idx)
@@ -95,6 +94,17 @@ def apply_burns(ctx: Ctx) -> None:
     rank = rank_in_group(ev.member[idx])
     for r in range(1, int(rank.max()) + 1):
         _round(ctx, idx[rank == r])
+
+
+def _burn_events(ctx: Ctx) -> I64:
+    """Indices of the batch's burns (and debit adjustments), in arrival order."""
+    adjust = ctx.of_kind(Kind.ADJUST)
+    parts = [ctx.of_kind(k) for k in BURN_KINDS if ctx.has_kind(k)]
+    parts.append(adjust[ctx.events.quantity[adjust] < 0])
+    if len(parts) == 1:
+        return parts[0]
+    idx: I64 = np.sort(np.concatenate(parts))
+    return idx
 
 
 def _contended_members(ctx: Ctx, idx: I64) -> I64 | None:
@@ -247,18 +257,19 @@ def _round(ctx: Ctx, sel: I64) -> None:
 
     ok = (status == Status.OK) & (kind != Kind.BID)
     if ok.any():
-        mo, no = m[ok], need[ok]
+        oki = np.flatnonzero(ok)
+        mo, no, do = m[oki], need[oki], dst[oki]
         debit_lots(ms, mo, no, ctx.fifo_order())
-        for d in sorted(set(dst[ok].tolist())):
-            s = dst[ok] == d
+        for d in sorted(set(do.tolist())):
+            s = np.flatnonzero(do == d)
             ctx.journal.post(
                 mo[s],
-                rule[ok][s],
+                rule[oki[s]],
                 Account.AVAILABLE,
                 Account(int(d)),
                 no[s],
-                cost[ok][s],
-                sel[ok][s],
+                cost[oki[s]],
+                sel[oki[s]],
             )
         prize = ok & (prize_pts > 0)
         if prize.any():

@@ -43,6 +43,8 @@ class Kind(IntEnum):
     ADJUST = 14
 
 
+KIND_MAX = int(max(Kind))
+
 BURN_KINDS = (Kind.REDEEM, Kind.CASH_OFFSET, Kind.LOTTERY, Kind.BID, Kind.DONATE)
 EARN_KINDS = (Kind.PURCHASE, Kind.CHECKIN, Kind.ACTION, Kind.REFERRAL, Kind.INVESTMENT)
 

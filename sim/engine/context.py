@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.engine import calendar as cal
-from sim.engine.codes import Status
+from sim.engine.codes import KIND_MAX, Kind, Status
 from sim.engine.compiled import CompiledPolicy
 from sim.engine.events import DayEvents
 from sim.engine.journal import Journal
@@ -35,6 +35,8 @@ class Ctx:
     """(members, old tier, new tier) for every change made in this call."""
     reminders: list[tuple[I64, int, I64]] = field(default_factory=list)
     """(members, days before expiry, points expiring) for every reminder due."""
+    _kind_count: I64 | None = field(default=None, init=False, repr=False)
+    _of_kind: dict[int, I64] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         n = len(self.events)
@@ -45,6 +47,24 @@ class Ctx:
         self.week = cal.week_index(self.day)
         self.month_of_year = date.month
         self.day_of_month = date.day
+
+    def has_kind(self, *kinds: Kind) -> bool:
+        """Whether the batch holds an event of any of ``kinds`` (one count per call)."""
+        if self._kind_count is None:
+            self._kind_count = np.bincount(self.events.kind, minlength=KIND_MAX + 1)
+        return any(self._kind_count[k] for k in kinds)
+
+    def of_kind(self, kind: Kind) -> I64:
+        """Indices of the batch's events of ``kind``, in arrival order: found once per call,
+        for the several steps of a day that look for the same kind."""
+        found = self._of_kind.get(kind)
+        if found is None:
+            if self.has_kind(kind):
+                found = np.flatnonzero(self.events.kind == kind)
+            else:
+                found = np.zeros(0, np.int64)
+            self._of_kind[kind] = found
+        return found
 
     @property
     def ms(self) -> MemberState:

@@ -123,10 +123,11 @@ def _refresh_counters(ctx: Ctx) -> None:
     if stale_month.all():  # the first day of a month
         ms.rule_month[:] = 0
         ms.overall_month[:] = 0
+        ms.cap_month[:] = ctx.month
     elif stale_month.any():
         ms.rule_month[stale_month] = 0
         ms.overall_month[stale_month] = 0
-    ms.cap_month[:] = ctx.month
+        ms.cap_month[stale_month] = ctx.month
     ms.cap_day[:] = ctx.day
     roll_qualifying(ms, np.flatnonzero(ms.qual_month < ctx.month), ctx.month)
     ctx.ps.fresh_day = ctx.day
@@ -194,9 +195,9 @@ def apply_events(cp: CompiledPolicy, state: EngineState, day: int, events: DayEv
 
 def _control(ctx: Ctx) -> None:
     ev = ctx.events
-    idx = np.flatnonzero((ev.kind == Kind.FREEZE) | (ev.kind == Kind.UNFREEZE))
-    if len(idx) == 0:
+    if not ctx.has_kind(Kind.FREEZE, Kind.UNFREEZE):
         return
+    idx = np.flatnonzero((ev.kind == Kind.FREEZE) | (ev.kind == Kind.UNFREEZE))
     pick = idx[last_of_group(ev.member[idx])]
     ctx.ms.frozen[ev.member[pick]] = ev.kind[pick] == Kind.FREEZE
 

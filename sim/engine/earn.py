@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from sim.engine.codes import Kind, Status
 from sim.engine.context import Ctx
-from sim.engine.groups import cumsum_in_group, first_of_group, first_where, rank_in_group
+from sim.engine.groups import cumsum_in_group, first_among, first_of_group, rank_in_group
 from sim.engine.tiers import add_qualifying, upgrade_now
 from sim.policy import ACTIONS, MICROS
 from sim.policy.earn import (
@@ -55,26 +55,26 @@ class Activity:
 def record_activity(ctx: Ctx) -> Activity:
     """Update activity state: last active day, check-in streaks, spend and GMV."""
     ev, ms, day = ctx.events, ctx.ms, ctx.day
-    kind = ev.kind
     ms.last_active[ev.member] = day
 
-    chk = np.flatnonzero(kind == Kind.CHECKIN)
+    chk = ctx.of_kind(Kind.CHECKIN)
     new = np.zeros(len(ev), bool)
     counted = streaks = np.zeros(0, np.int64)
     if len(chk):
         m = ev.member[chk]
         last = ms.last_checkin[m]
         first = first_of_group(m) & (last != day)
-        counted = chk[first]
-        new[counted] = True
         ctx.status[chk[~first]] = Status.DUPLICATE
-        cm = m[first]
-        streaks = np.where(last[first] == day - 1, ms.streak[cm] + 1, 1)
+        first_idx = np.flatnonzero(first)
+        counted = chk[first_idx]
+        new[counted] = True
+        cm = m[first_idx]
+        streaks = np.where(last[first_idx] == day - 1, ms.streak[cm] + 1, 1)
         ms.streak[cm] = streaks
         ms.last_checkin[cm] = day
 
-    buy = kind == Kind.PURCHASE
-    if buy.any():
+    buy = ctx.of_kind(Kind.PURCHASE)
+    if len(buy):
         amounts = ev.amount[buy]
         ctx.ps.gmv_days[day % 30] += int(amounts.sum())
         if ctx.cp.policy.tiering.measure == "spend":
@@ -83,17 +83,18 @@ def record_activity(ctx: Ctx) -> Activity:
     wants_first = any(
         isinstance(r, OneTimeRule) and r.trigger == "first_purchase" for _, r in ctx.cp.earn
     )
-    first_buy = first_where(ev.member, buy) if wants_first else np.zeros(0, bool)
+    first_buy = first_among(ev.member, buy) if wants_first else np.zeros(0, bool)
     return Activity(new, counted, streaks, first_buy)
 
 
 def rule_candidates(ctx: Ctx, act: Activity, rule_idx: int, rule: EarnRule) -> tuple[I64, I64]:
     """(event indices, base points) this rule pays, before multipliers and caps."""
     ev, ms = ctx.events, ctx.ms
-    kind = ev.kind
     none = (np.zeros(0, np.int64), np.zeros(0, np.int64))
     if isinstance(rule, PurchaseRule):
-        idx = np.flatnonzero((kind == Kind.PURCHASE) & (ev.amount >= rule.min_amount * MICROS))
+        idx = ctx.of_kind(Kind.PURCHASE)
+        if rule.min_amount > 0:  # amounts are >= 0 (validated)
+            idx = idx[ev.amount[idx] >= rule.min_amount * MICROS]
         cat = np.ones(len(ctx.cp.categories))
         for name, mult in rule.category_multipliers.items():
             cat[ctx.cp.categories.index(name)] = mult
@@ -101,11 +102,11 @@ def rule_candidates(ctx: Ctx, act: Activity, rule_idx: int, rule: EarnRule) -> t
         pts = _round(ev.amount[idx] / MICROS * rule.points_per_unit * cat[code], rule.rounding)
         return idx, pts
     if isinstance(rule, PerItemRule):
-        mask = kind == Kind.PURCHASE
+        idx = ctx.of_kind(Kind.PURCHASE)
         if rule.categories:
             codes = [ctx.cp.categories.index(c) for c in rule.categories]
-            mask &= np.isin(ev.code, codes)
-        idx = np.flatnonzero(mask & (ev.quantity > 0))
+            idx = idx[np.isin(ev.code[idx], codes)]
+        idx = idx[ev.quantity[idx] > 0]
         return idx, ev.quantity[idx] * rule.points_per_item
     if isinstance(rule, CheckinRule):
         idx, s = act.checkins, act.streaks
@@ -125,30 +126,31 @@ def rule_candidates(ctx: Ctx, act: Activity, rule_idx: int, rule: EarnRule) -> t
             pts = pts + np.where(hit, rule.bonus_points, 0)
         return idx, pts
     if isinstance(rule, ActionRule):
-        idx = np.flatnonzero((kind == Kind.ACTION) & (ev.code == ACTIONS.index(rule.action)))
+        idx = _actions(ctx, rule.action)
         return idx, np.full(len(idx), rule.points, np.int64)
     if isinstance(rule, OneTimeRule):
         if rule.trigger == "first_purchase":
             mask = act.first_purchase.copy()
         else:
-            action = (kind == Kind.ACTION) & (ev.code == ACTIONS.index(rule.trigger))
-            mask = first_where(ev.member, action)
+            actions = _actions(ctx, rule.trigger)
+            mask = first_among(ev.member, actions)
         bit = np.int64(1) << ctx.cp.one_time_bit[rule_idx]
         idx = np.flatnonzero(mask)
         idx = idx[(ms.flags[ev.member[idx]] & bit) == 0]  # not rewarded before
         if rule.trigger != "first_purchase":
-            repeated = action.copy()
+            repeated = np.zeros(len(ev), bool)
+            repeated[actions] = True
             repeated[idx] = False
             ctx.status[repeated] = Status.DUPLICATE
         ms.flags[ev.member[idx]] |= bit
         return idx, np.full(len(idx), rule.points, np.int64)
     if isinstance(rule, ReferralRule):
         stage = ("signup", "verified", "first_purchase").index(rule.stage)
-        is_ref = kind == Kind.REFERRAL
+        referrals = ctx.of_kind(Kind.REFERRAL)
         parts = []
         for role, pts_each in ((0, rule.referrer_points), (1, rule.referee_points)):
             if pts_each:
-                idx = np.flatnonzero(is_ref & (ev.code == stage * 2 + role))
+                idx = referrals[ev.code[referrals] == stage * 2 + role]
                 parts.append((idx, np.full(len(idx), pts_each, np.int64)))
         if not parts:
             return none
@@ -157,20 +159,26 @@ def rule_candidates(ctx: Ctx, act: Activity, rule_idx: int, rule: EarnRule) -> t
         order = np.argsort(idx, kind="stable")
         return idx[order], pts[order]
     if isinstance(rule, InvestmentRule):
-        idx = np.flatnonzero(kind == Kind.INVESTMENT)
+        idx = ctx.of_kind(Kind.INVESTMENT)
         return idx, _round(ev.amount[idx] / MICROS * rule.points_per_unit, rule.rounding)
     if isinstance(rule, TaskRule):
         return _task(ctx, act, rule_idx, rule)
     return none  # mentor share is paid from other rules' results
 
 
+def _actions(ctx: Ctx, action: str) -> I64:
+    """Indices of the batch's ACTION events of ``action``."""
+    idx = ctx.of_kind(Kind.ACTION)
+    out: I64 = idx[ctx.events.code[idx] == ACTIONS.index(action)]
+    return out
+
+
 def _task_events(ctx: Ctx, act: Activity, action: str) -> I64:
-    kind, code = ctx.events.kind, ctx.events.code
     if action == "purchase":
-        return np.flatnonzero(kind == Kind.PURCHASE)
+        return ctx.of_kind(Kind.PURCHASE)
     if action == "checkin":
         return act.checkins
-    return np.flatnonzero((kind == Kind.ACTION) & (code == ACTIONS.index(action)))
+    return _actions(ctx, action)
 
 
 def _task(ctx: Ctx, act: Activity, rule_idx: int, rule: TaskRule) -> tuple[I64, I64]:

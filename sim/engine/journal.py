@@ -25,6 +25,8 @@ class Journal:
         self.point_value = point_value
         self.day = day
         self._parts: list[Postings] = []
+        self._flat_value = bool((point_value == point_value[0]).all())
+        """Every tier's point is worth the same today: values need no member's tier."""
 
     def post(
         self,
@@ -48,13 +50,13 @@ class Journal:
         )
         keep = (pts != 0) if no_cost else (pts != 0) | (cst != 0)
         if not keep.all():
+            keep = np.flatnonzero(keep)  # one scan of the mask for every column
             member, pts, cst = member[keep], pts[keep], cst[keep]
             rule = rule[keep] if isinstance(rule, np.ndarray) else rule
             event = event[keep] if isinstance(event, np.ndarray) else event
             n = len(member)
             if n == 0:
                 return
-        tier = tier_in_force(self.members, self.program, member, self.day)
         acct = self.members.acct  # column views are contiguous (column-major state)
         scatter_add(
             acct[:, Account.ISSUED if src == Account.ISSUED else src],
@@ -69,11 +71,19 @@ class Journal:
                 src=np.full(n, int(src), np.int64),
                 dst=np.full(n, int(dst), np.int64),
                 points=pts,
-                value=pts * self.point_value[tier],
+                value=pts * self._point_value(member),
                 cost=cst if no_cost else cst.copy(),
                 event=_column(event, n),
             )
         )
+
+    def _point_value(self, member: I64) -> I64 | np.int64:
+        """Micros per point of each member's tier in force (one number when all agree)."""
+        if self._flat_value:
+            flat: np.int64 = self.point_value[0]
+            return flat
+        out: I64 = self.point_value[tier_in_force(self.members, self.program, member, self.day)]
+        return out
 
     def chunks(self) -> list[Postings]:
         """The postings of the call, one chunk per post."""
@@ -109,20 +119,24 @@ def credit_lots(members: MemberState, member: I64, points: I64, slot: int) -> No
 
 
 def debit_lots(members: MemberState, member: I64, points: I64, order: I64) -> I64:
-    """Take ``points`` from each (unique) member's lots, earliest expiry first; returns what
-    could not be taken from lots (when ``points`` exceeded them). A loop over lot buckets (in
-    expiry order), stopping once every request is covered; never over members."""
+    """Take ``points`` (>= 0) from each (unique) member's lots, earliest expiry first; returns
+    what could not be taken from lots (when ``points`` exceeded them).
+
+    A block of (buckets in expiry order x members): a bucket gives what the request still
+    needs after the earlier buckets, ``clip(points - held before it, 0, held)``. Loops go over
+    buckets, never members; a bucket is written back only where it gives something."""
     rest = points.astype(np.int64, copy=True)
     if len(member) == 0:
         return rest
-    who = np.arange(len(member))
-    for slot in order:
-        col = members.lots[:, slot]
-        held = col[member[who]]
-        take = np.minimum(held, rest[who])
-        col[member[who]] = held - take
-        rest[who] -= take
-        who = who[rest[who] > 0]
-        if len(who) == 0:
-            break
+    lots = members.lots
+    held = np.empty((len(order), len(member)), np.int64)
+    for i, slot in enumerate(order):  # a gather per bucket beats one 2-D gather
+        np.take(lots[:, slot], member, out=held[i])
+    before = np.cumsum(held, axis=0) - held
+    take = np.clip(rest - before, 0, held)
+    for i, slot in enumerate(order):
+        given = np.flatnonzero(take[i])
+        if len(given):
+            lots[:, slot][member[given]] = held[i, given] - take[i, given]
+    rest -= take.sum(axis=0)
     return rest

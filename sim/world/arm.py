@@ -41,6 +41,10 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
+REDEEMING = np.zeros(max(Kind) + 1, bool)
+REDEEMING[[Kind.REDEEM, Kind.CASH_OFFSET, Kind.LOTTERY]] = True
+"""``REDEEMING[kind]``: the kinds of event counted as a redemption (a lookup beats isin)."""
+
 ORDER_REF_SHIFT = 1 << 26
 """Order ids are ``day * ORDER_REF_SHIFT + member`` (one order per member a day)."""
 
@@ -538,7 +542,7 @@ class ArmWorld:
         if len(events):
             self.last_action[events.member] = t
             ok = res.status == Status.OK
-            redeemed = ok & np.isin(events.kind, (Kind.REDEEM, Kind.CASH_OFFSET, Kind.LOTTERY))
+            redeemed = ok & REDEEMING[events.kind]
             self.last_redeem[events.member[redeemed]] = t
             accepted = int(redeemed.sum() + (ok & (events.kind == Kind.DONATE)).sum())
             # points the day's orders earned, for the refunds scheduled on them
@@ -571,22 +575,31 @@ def _merge(blocks: list[Block]) -> DayEvents:
     if not blocks:
         return DayEvents.empty()
     member = np.concatenate([b.member for b in blocks])
+    sizes = [len(b.member) for b in blocks]
+    order = np.argsort(member, kind="stable")
 
     def col(name: str, dtype: type) -> npt.NDArray[Any]:
-        return np.concatenate(
-            [np.broadcast_to(np.asarray(getattr(b, name), dtype), len(b.member)) for b in blocks]
-        )
+        values = [getattr(b, name) for b in blocks]
+        whole: npt.NDArray[Any]
+        if not any(isinstance(v, np.ndarray) for v in values):  # one number per block
+            whole = np.repeat(np.array(values, dtype), sizes)
+        else:
+            whole = np.concatenate(
+                [
+                    np.asarray(v, dtype) if isinstance(v, np.ndarray) else np.full(size, v, dtype)
+                    for v, size in zip(values, sizes, strict=True)
+                ]
+            )
+        out: npt.NDArray[Any] = whole[order]
+        return out
 
-    order = np.argsort(member, kind="stable")
-    kinds = col("kind", np.int64)
-    ev = DayEvents(
+    return DayEvents(
         member=member[order],
-        kind=kinds[order],
+        kind=col("kind", np.int64),
         seq=np.arange(len(member), dtype=np.int64),
-        amount=col("amount", np.int64)[order],
-        quantity=col("quantity", np.int64)[order],
-        code=col("code", np.int64)[order],
-        ref=col("ref", np.int64)[order],
-        draw=col("draw", np.float64)[order],
+        amount=col("amount", np.int64),
+        quantity=col("quantity", np.int64),
+        code=col("code", np.int64),
+        ref=col("ref", np.int64),
+        draw=col("draw", np.float64),
     )
-    return ev

@@ -10,7 +10,8 @@ Two sources, one contract (:meth:`Draws.uniform` for ``(purpose, day, members)``
 * *dense* purposes, asked for most members every day (buying, check-in ...): one
   ``numpy.random.Generator`` (PCG64DXSM) per (run, day, purpose), seeded from the run's
   ``SeedSequence``
-  with ``spawn_key=(day, purpose)``, draws one uniform per member of the population;
+  with ``spawn_key=(day, purpose)``, draws one uniform per member of the population in
+  population order (only as far as the last member asked for: the same numbers, fewer drawn);
 * *sparse* purposes, asked for a few members (order value, dropout after a purchase, item
   choice ...): a counter-based generator, the SplitMix64 finaliser (Steele, Lea & Flood 2014,
   "Fast splittable pseudorandom number generators", OOPSLA) applied to a key made of the run's
@@ -100,13 +101,31 @@ class Draws:
         self._day = -(2**62)
         self._dense: dict[int, F64] = {}
 
+    def _extent(self, members: I64 | slice) -> int:
+        """How many of the population's first members ``members`` reaches into."""
+        if isinstance(members, slice):
+            positions = range(self.n)[members]
+            return positions[-1] + 1 if len(positions) else 0
+        return int(members.max()) + 1 if len(members) else 0
+
     def generator(self, purpose: Purpose, day: int = 0) -> np.random.Generator:
         """A Generator of its own for ``purpose`` on ``day`` (e.g. drawing the population)."""
+        return np.random.Generator(self._bit_generator(purpose, day))
+
+    def _bit_generator(self, purpose: Purpose, day: int) -> np.random.PCG64DXSM:
         child = np.random.SeedSequence(
             self.seed.entropy,
             spawn_key=(*self.seed.spawn_key, int(day) & 0xFFFFFFFF, int(purpose)),
         )
-        return np.random.Generator(np.random.PCG64DXSM(child))
+        return np.random.PCG64DXSM(child)
+
+    def _dense_tail(self, purpose: Purpose, day: int, start: int, stop: int) -> F64:
+        """Numbers ``start`` to ``stop`` of a dense stream (one 64-bit step per uniform, so
+        the stream is advanced past the first ``start``)."""
+        bits = self._bit_generator(purpose, day)
+        bits.advance(start)
+        out: F64 = np.random.Generator(bits).random(stop - start)
+        return out
 
     def uniform(self, purpose: Purpose, day: int, members: I64 | slice) -> F64:
         """One uniform per member of ``members`` (positions, or a slice of the population)."""
@@ -114,9 +133,13 @@ class Draws:
             if day != self._day:
                 self._dense.clear()
                 self._day = day
-            arr = self._dense.get(purpose)
-            if arr is None:
-                arr = self.generator(purpose, day).random(self.n)
+            arr = self._dense.get(purpose, np.zeros(0))
+            need = self._extent(members)
+            if len(arr) < need:
+                # the stream only as far as asked: members who have not joined yet (the end
+                # of the population) are not drawn for; a later ask draws the rest of the way
+                tail = self._dense_tail(purpose, day, len(arr), need)
+                arr = np.concatenate([arr, tail]) if len(arr) else tail
                 self._dense[purpose] = arr
             out: F64 = arr[members]
             return out

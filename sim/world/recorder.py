@@ -89,11 +89,14 @@ class Recorder:
         counts = np.bincount(upper_tier, minlength=self.tiers.shape[1])
         counts[0] = k - len(upper)
         self.tiers[i] = counts
-        values = aw.cp.tier_value / MICROS * ps.value_factor
-        liability = (pend_sum + avail_sum) * values[0]
+        # micros per point as the journal values them (and the ledger's day close): exact
+        # integer sums, so the figure does not depend on BLAS threads or summation order
+        values = np.floor(aw.cp.tier_value * ps.value_factor).astype(np.int64)
+        micros = int(pending.sum() + avail.sum()) * int(values[0])
         if not self.flat_value and len(upper):
             held = pending[upper] + avail[upper]
-            liability += float(held @ (values[upper_tier] - values[0]))
+            micros += int((held * (values[upper_tier] - values[0])).sum())
+        liability = micros / MICROS
         row[_COLS["liability"]] = liability
         row[_COLS["value_factor"]] = ps.value_factor
         row[_COLS["day_index"]] = t - self.window_start
