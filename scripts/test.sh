@@ -6,4 +6,4 @@ bash scripts/setup.sh
 echo "== ruff"; .venv/bin/ruff check sim tests bench
 echo "== ruff format"; .venv/bin/ruff format --check sim tests bench
 echo "== mypy"; .venv/bin/mypy
-echo "== pytest"; .venv/bin/pytest -q "$@"
+echo "== pytest"; .venv/bin/pytest -q -n auto "$@"   # one worker per core

@@ -7,8 +7,11 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from sim.cli import main
+from sim.ledger import Ledger
+from sim.ledger import schema as t
 
 ECOM = "policies/ecommerce_super_points.toml"
 
@@ -47,6 +50,9 @@ def test_an_operators_day(db_url: str, tmp_path: Path) -> None:
     _run("adjust", *db, "--member", "bob", "--points", "150", "--reason", "goodwill")
     redeemed = json.loads(_run("redeem", *db, "--member", "bob", "--item", "coupon_1"))
     assert redeemed["points"] < 0
+    with Ledger(db_url).engine.connect() as conn:
+        order = conn.execute(select(t.redemptions)).one()
+    assert (order.item, order.quantity, order.cost) == ("coupon_1", 1, 80_000)  # 0.08 CNY
     assert "closed 31 day(s) through 2026-03-31" in _run("eod", *db, "2026-03-31")
     bal = json.loads(_run("balance", *db, "--member", "ann"))
     assert bal["issued"] == bal["available"] + bal["redeemed"] + bal["pending"]

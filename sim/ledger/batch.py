@@ -43,7 +43,7 @@ def run_batch(
 ) -> tuple[np.ndarray, DayResult]:
     """Apply event ``rows`` to ``book`` in their order, numbered with fresh event ids, and
     fill in each row's outcome (``id``, ``status``, ``points``). The caller writes the rows
-    (:func:`_write_events`) and persists the book."""
+    (:func:`write_events`) and persists the book."""
     ev_ids = np.array(allocate_ids(conn, t.events, len(rows)), np.int64)
     mids = np.array([r["member"] for r in rows], np.int64)
     dev = day_events(book, rows, mids, ev_ids)
@@ -53,10 +53,13 @@ def run_batch(
     return ev_ids, res
 
 
-def write_events(conn: Connection, book: Book, rows: list[EventRow]) -> None:
-    """Insert the events of a batch with their outcomes, and its redemption orders."""
+def write_events(conn: Connection, book: Book, rows: list[EventRow], result: DayResult) -> None:
+    """Insert the events of a batch with their outcomes, and its redemption orders (with the
+    cash cost the engine posted for each)."""
     bulk_insert_rows(conn, t.events, rows)
-    cp = book.cp
+    cp, p = book.cp, result.postings
+    caused = p.event >= 0
+    cost = np.bincount(p.event[caused], weights=p.cost[caused], minlength=len(rows))
     orders = [
         {
             "event": r["id"],
@@ -65,9 +68,9 @@ def write_events(conn: Connection, book: Book, rows: list[EventRow]) -> None:
             "item": r["name"] or cp.item_ids[int(r["code"])],  # type: ignore[call-overload]
             "quantity": max(int(r["quantity"]), 1),  # type: ignore[call-overload]
             "points": -int(r["points"]),  # type: ignore[call-overload]
-            "cost": 0,
+            "cost": int(cost[k]),
         }
-        for r in rows
+        for k, r in enumerate(rows)
         if r["kind"] == "redeem" and r["status"] == "ok"
     ]
     if orders:

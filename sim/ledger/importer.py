@@ -178,7 +178,7 @@ def _import_day(led: Ledger, conn: Connection, day: int, batch: list[tuple[Event
         rows = [r for r, g in fresh if g == grp]
         if rows:
             ev_ids, res = run_batch(conn, book, day, rows)
-            write_events(conn, book, rows)
+            write_events(conn, book, rows, res)
             steps.append(Step(day, res, ev_ids))
         persist(conn, book, steps)
         led.keep(book)

@@ -296,7 +296,7 @@ class Ledger:
                 refused = refusal(book, res.status, rows, [where[j] for j in sel])
                 if refused:
                     raise LedgerError(refused)
-            write_events(conn, book, rows)
+            write_events(conn, book, rows, res)
             persist(conn, book, [Step(day, res, ev_ids)])
             for k, j in enumerate(sel):
                 out[j] = EventOut(
