@@ -1,0 +1,147 @@
+"""Ledger throughput: recorded purchase events per second on SQLite and on PostgreSQL, with one
+writer and with 8 concurrent writers (processes), each request one transaction, next to
+pgbench (TPC-B, same client count) against the same PostgreSQL server in the same run. Also
+the same with requests of a batch of events (how an order stream would be fed). The server
+is a private one started here (tests/pg_server.py: fsync off, for both the ledger and
+pgbench). The last printed line is a JSON object of the headline figures.
+
+    .venv/bin/python bench/ledger_bench.py [--seconds S] [--members N] [--batch B]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing as mp
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from pg_server import PostgresServer  # noqa: E402
+
+from sim.ledger import EventIn, Ledger, NewMember  # noqa: E402
+from sim.policy import load_policy  # noqa: E402
+
+POLICY = ROOT / "policies" / "ecommerce_super_points.toml"
+START = dt.date(2026, 3, 2)
+
+
+def _writer(
+    url: str, members: int, seconds: float, batch: int, seed: int, ready: Any, out: mp.Queue
+) -> None:
+    import random
+
+    rng = random.Random(seed)
+    led = Ledger(url)
+    done, ref = 0, seed * 10_000_000
+    ready.wait()  # every writer connected and imported: the timed part starts together
+    began = time.perf_counter()
+    stop = began + seconds
+    while time.perf_counter() < stop:
+        events = []
+        for _ in range(batch):
+            ref += 1
+            events.append(
+                EventIn(
+                    f"m{rng.randrange(members)}",
+                    "purchase",
+                    client_id=f"w{seed}-{ref}",
+                    amount=rng.randrange(5, 500) * 1_000_000,
+                    ref=ref,
+                )
+            )
+        led.record(events)
+        done += batch
+    out.put((done, time.perf_counter() - began))
+
+
+def ledger_rate(url: str, writers: int, seconds: float, members: int, batch: int) -> float:
+    """Purchase events recorded per second by ``writers`` processes."""
+    ctx = mp.get_context("spawn")
+    out: mp.Queue = ctx.Queue()
+    ready = ctx.Barrier(writers)
+    procs = [
+        ctx.Process(target=_writer, args=(url, members, seconds, batch, i + 1, ready, out))
+        for i in range(writers)
+    ]
+    for p in procs:
+        p.start()
+    results = [out.get() for _ in procs]
+    for p in procs:
+        p.join()
+    return sum(n for n, _ in results) / max(s for _, s in results)
+
+
+def fresh_ledger(url: str, members: int) -> None:
+    led = Ledger.init(url, {"default": (load_policy(POLICY), str(POLICY))}, START)
+    led.add_members([NewMember(f"m{i}") for i in range(members)])
+    led.record([EventIn("m0", "checkin")])  # opens the business day
+
+
+def pgbench_tps(server: PostgresServer, clients: int, seconds: float) -> float:
+    exe = shutil.which("pgbench") or str(Path(server.binaries.initdb).with_name("pgbench"))  # type: ignore[union-attr]
+    db = "pgbench"
+    server.create_database(db)
+    common = ["-h", str(server.socket_dir), "-U", "postgres"]
+    subprocess.run([exe, "-i", "-q", "-s", "8", *common, db], check=True, capture_output=True)
+    run = subprocess.run(
+        [exe, "-c", str(clients), "-j", str(clients), "-T", str(int(seconds)), *common, db],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    server.drop_database(db)
+    match = re.search(r"tps = ([\d.]+)", run.stdout)
+    if match is None:
+        raise RuntimeError(f"pgbench printed no tps:\n{run.stdout}")
+    return float(match.group(1))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--members", type=int, default=1000)
+    ap.add_argument("--batch", type=int, default=50, help="events per request, batched runs")
+    args = ap.parse_args()
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp, PostgresServer() as server:
+        for writers in (1, 8):
+            tps = pgbench_tps(server, writers, args.seconds)
+            figures[f"pgbench_tps_{writers}"] = round(tps, 1)
+            print(f"pgbench TPC-B, {writers} client(s): {tps:,.0f} tps")
+            for backend in ("sqlite", "postgresql"):
+                for batch in (1, args.batch):
+                    name = f"b{writers}_{batch}_{backend}"
+                    if backend == "sqlite":
+                        url = f"sqlite:///{Path(tmp) / (name + '.db')}"
+                    else:
+                        url = server.create_database(name)
+                    fresh_ledger(url, args.members)
+                    rate = ledger_rate(url, writers, args.seconds, args.members, batch)
+                    key = f"{backend}_{writers}w_batch{batch}"
+                    figures[key] = round(rate, 1)
+                    ratio = rate / tps
+                    print(
+                        f"  ledger {backend:10s} {writers} writer(s), {batch:3d} event(s) a "
+                        f"request: {rate:8,.0f} events/s ({ratio:.2f} x pgbench tps)"
+                    )
+            figures[f"postgresql_{writers}w_vs_pgbench"] = round(
+                figures[f"postgresql_{writers}w_batch1"] / tps, 3
+            )
+            figures[f"postgresql_{writers}w_batch{args.batch}_vs_pgbench"] = round(
+                figures[f"postgresql_{writers}w_batch{args.batch}"] / tps, 3
+            )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
