@@ -211,8 +211,10 @@ class Ledger:
                 return transact(self.engine, lambda c: self._record(c, events, strict))
             except _NeedsOpen as need:
                 self._open(need.day)
-            except IntegrityError:  # a concurrent request took one of the client ids
-                continue
+            except IntegrityError as exc:
+                if "client_id" not in str(exc.orig):
+                    raise  # not the race below: a real integrity problem
+                continue  # a concurrent request took one of the client ids: read its result
         raise LedgerError("events: could not record the batch (kept colliding; try again)")
 
     def _record(self, conn: Connection, events: Sequence[EventIn], strict: bool) -> list[EventOut]:
