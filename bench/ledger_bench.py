@@ -5,7 +5,7 @@ the same with requests of a batch of events (how an order stream would be fed). 
 is a private one started here (tests/pg_server.py: fsync off, for both the ledger and
 pgbench). The last printed line is a JSON object of the headline figures.
 
-    .venv/bin/python bench/ledger_bench.py [--seconds S] [--members N] [--batch B]
+    .venv/bin/python bench/ledger_bench.py [--seconds S] [--members N] [--batch B] [--scale K]
 """
 
 from __future__ import annotations
@@ -87,12 +87,13 @@ def fresh_ledger(url: str, members: int) -> None:
     led.record([EventIn("m0", "checkin")])  # opens the business day
 
 
-def pgbench_tps(server: PostgresServer, clients: int, seconds: float) -> float:
+def pgbench_tps(server: PostgresServer, clients: int, seconds: float, scale: int) -> float:
     exe = shutil.which("pgbench") or str(Path(server.binaries.initdb).with_name("pgbench"))  # type: ignore[union-attr]
     db = "pgbench"
     server.create_database(db)
     common = ["-h", str(server.socket_dir), "-U", "postgres"]
-    subprocess.run([exe, "-i", "-q", "-s", "8", *common, db], check=True, capture_output=True)
+    init = [exe, "-i", "-q", "-s", str(scale), *common, db]
+    subprocess.run(init, check=True, capture_output=True)
     run = subprocess.run(
         [exe, "-c", str(clients), "-j", str(clients), "-T", str(int(seconds)), *common, db],
         check=True,
@@ -111,11 +112,12 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--members", type=int, default=1000)
     ap.add_argument("--batch", type=int, default=50, help="events per request, batched runs")
+    ap.add_argument("--scale", type=int, default=8, help="pgbench scale factor")
     args = ap.parse_args()
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp, PostgresServer() as server:
         for writers in (1, 8):
-            tps = pgbench_tps(server, writers, args.seconds)
+            tps = pgbench_tps(server, writers, args.seconds, args.scale)
             figures[f"pgbench_tps_{writers}"] = round(tps, 1)
             print(f"pgbench TPC-B, {writers} client(s): {tps:,.0f} tps")
             for backend in ("sqlite", "postgresql"):

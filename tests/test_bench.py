@@ -36,3 +36,24 @@ def test_engine_bench_prints_its_figures_as_json() -> None:
     assert figures["events_per_day"] > 20000 * 0.3
     assert figures["engine_member_days_per_s"] > 0
     assert figures["bare_member_days_per_s"] > 0
+
+
+@pytest.mark.slow
+def test_ledger_bench_prints_its_figures_as_json() -> None:
+    """A short run: pgbench and the ledger on a private PostgreSQL server, and SQLite."""
+    args = ["--seconds", "1", "--members", "20", "--batch", "5", "--scale", "1"]
+    out = subprocess.run(
+        [sys.executable, "bench/ledger_bench.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    for writers in (1, 8):
+        assert figures[f"pgbench_tps_{writers}"] > 0
+        for backend in ("sqlite", "postgresql"):
+            assert figures[f"{backend}_{writers}w_batch1"] > 0
+            assert figures[f"{backend}_{writers}w_batch5"] > 0
+        assert figures[f"postgresql_{writers}w_vs_pgbench"] > 0
