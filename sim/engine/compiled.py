@@ -109,6 +109,12 @@ class CompiledPolicy:
     def item_code(self, item_id: str) -> int:
         return self.item_ids.index(item_id)
 
+    def point_values(self, value_factor: float) -> I64:
+        """Micros a point is worth by tier index at a dynamic value level: the value postings
+        carry, and what liability counts."""
+        out: I64 = np.floor(self.tier_value * value_factor).astype(np.int64)
+        return out
+
     def event_name(self, kind: int, code: int) -> str:
         """What an event's ``code`` stands for: the purchase category, action, catalogue item,
         auction lot or referral ``stage:role`` (empty for kinds without one)."""

@@ -86,7 +86,7 @@ class DayResult:
 
 
 def _ctx(cp: CompiledPolicy, state: EngineState, day: int, events: DayEvents | None) -> Ctx:
-    value = np.floor(cp.tier_value * state.program.value_factor).astype(np.int64)
+    value = cp.point_values(state.program.value_factor)
     journal = Journal(state, value, day)
     return Ctx(cp, state, day, events if events is not None else DayEvents.empty(), journal)
 

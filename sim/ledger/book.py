@@ -330,7 +330,7 @@ def day_position(book: Book, day: int) -> dict[str, object]:
     joined = ms.join_day <= day
     pending = ms.acct[:, Account.PENDING]
     available = ms.acct[:, Account.AVAILABLE]
-    value = np.floor(cp.tier_value * ps.value_factor).astype(np.int64)
+    value = cp.point_values(ps.value_factor)
     tiers = np.bincount(ms.tier[joined].astype(np.int64), minlength=len(cp.tier_names))
     return {
         "grp": book.grp,

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, and_, case, func, select
 from sim.engine import Account, to_date
 from sim.ledger import schema as t
 from sim.ledger.store import LedgerError
+from sim.metrics.flows import point_flows
 from sim.policy import MICROS
 
 ACCOUNTS = [a.name.lower() for a in Account]
@@ -164,16 +165,7 @@ def metrics(conn: Connection, first: int, last: int) -> pd.DataFrame:
 
 
 def _flows(p: pd.DataFrame) -> pd.DataFrame:
-    A = Account
-    masks = {
-        "points_issued": (p.src == A.ISSUED) & (p.dst <= A.AVAILABLE),
-        "points_released": (p.src == A.PENDING) & (p.dst == A.AVAILABLE),
-        "points_burned": (p.src == A.AVAILABLE) & (p.dst == A.REDEEMED),
-        "points_expired": p.dst == A.EXPIRED,
-        "points_reversed": p.dst == A.REVERSED,
-        "points_donated": p.dst == A.DONATED,
-    }
-    cols = {k: p.points.where(m, 0) for k, m in masks.items()}
+    cols = {k: p.points.where(m, 0) for k, m in point_flows(p.src, p.dst).items()}
     cols["points_cost"] = p.cost / MICROS
     frame = pd.DataFrame({"group": p.grp, "day": p.day, **cols})
     return frame.groupby(["group", "day"]).sum()

@@ -8,6 +8,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from sim.engine import Account, Postings, to_date
+from sim.metrics.flows import point_flows
 from sim.metrics.schema import BY_RULE, DAILY, RETENTION
 from sim.policy import MICROS
 from sim.world.arm import ArmWorld, DayOutcome
@@ -45,21 +46,16 @@ class Recorder:
         chunks = [c for r in out.results for c in r.posting_chunks]
         p = Postings.concat(chunks)
         src, dst, pts, rule = p.src, p.dst, p.points.astype(np.float64), p.rule
-        issued = (src == Account.ISSUED) & (dst <= Account.AVAILABLE)
-        released = (src == Account.PENDING) & (dst == Account.AVAILABLE)
-        burned = (src == Account.AVAILABLE) & (dst == Account.REDEEMED)
-        expired = dst == Account.EXPIRED
-        reversed_ = dst == Account.REVERSED
-        donated = dst == Account.DONATED
+        flows = point_flows(src, dst)
         n_rules = aw.cp.n_rules
         row = self.daily[i]
         for mask, col, slot in (
-            (issued, "points_issued", 0),
-            (burned, "points_burned", 1),
-            (expired, "points_expired", 2),
-            (reversed_, "points_reversed", 3),
-            (released, "points_released", -1),
-            (donated, "points_donated", -1),
+            (flows["points_issued"], "points_issued", 0),
+            (flows["points_burned"], "points_burned", 1),
+            (flows["points_expired"], "points_expired", 2),
+            (flows["points_reversed"], "points_reversed", 3),
+            (flows["points_released"], "points_released", -1),
+            (flows["points_donated"], "points_donated", -1),
         ):
             row[_COLS[col]] = pts[mask].sum()
             if slot >= 0 and mask.any():
@@ -91,7 +87,7 @@ class Recorder:
         self.tiers[i] = counts
         # micros per point as the journal values them (and the ledger's day close): exact
         # integer sums, so the figure does not depend on BLAS threads or summation order
-        values = np.floor(aw.cp.tier_value * ps.value_factor).astype(np.int64)
+        values = aw.cp.point_values(ps.value_factor)
         micros = int(pending.sum() + avail.sum()) * int(values[0])
         if not self.flat_value and len(upper):
             held = pending[upper] + avail[upper]
