@@ -8,6 +8,7 @@ import click
 from sim.cli_ledger import ledger
 from sim.cli_policy import policy
 from sim.cli_run import run
+from sim.cli_sweep import sweep
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,3 +20,4 @@ def main() -> None:
 main.add_command(policy)
 main.add_command(run)
 main.add_command(ledger)
+main.add_command(sweep)

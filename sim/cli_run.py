@@ -15,16 +15,11 @@ from sim.files import write_text_atomic
 from sim.policy import policy_toml
 from sim.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
 
-_REPORTS = Path(__file__).resolve().parents[1] / "reports"
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
-
-@click.command()
-@click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--members", type=click.IntRange(min=1), help="Members at the start.")
-@click.option("--days", type=click.IntRange(min=1), help="Days in the metric window.")
-@click.option("--replications", type=click.IntRange(min=1), help="Monte Carlo replications.")
-@click.option("--seed", type=click.IntRange(min=0), help="Random seed of the scenario.")
-@click.option(
+MEMBERS = click.option("--members", type=click.IntRange(min=1), help="Members at the start.")
+DAYS = click.option("--days", type=click.IntRange(min=1), help="Days in the metric window.")
+SETS = click.option(
     "--set",
     "sets",
     multiple=True,
@@ -32,17 +27,32 @@ _REPORTS = Path(__file__).resolve().parents[1] / "reports"
     help="Override a scenario field (population.size=5000) or a policy field "
     "(caps.daily=300) by dotted path; repeatable.",
 )
-@click.option(
+OUT = click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     help="Output folder (default: reports/<scenario name>/).",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Local processes running replications (default: one per core).",
-)
+"""Options ``pointsim run`` and ``pointsim sweep`` share."""
+
+
+def workers_option(what: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=None,
+        help=f"Local processes running {what} (default: one per core).",
+    )
+
+
+@click.command()
+@click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@MEMBERS
+@DAYS
+@click.option("--replications", type=click.IntRange(min=1), help="Monte Carlo replications.")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed of the scenario.")
+@SETS
+@OUT
+@workers_option("replications")
 @click.option(
     "--export-events",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -86,7 +96,7 @@ def run(
         for problem in err.problems:
             click.echo(f"error: {problem}", err=True)
         raise SystemExit(1) from None
-    target = out if out is not None else _REPORTS / scn.name
+    target = out if out is not None else REPORTS / scn.name
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     reps = scn.spec.replications
     with tqdm(total=reps, desc=scn.name, unit="replication", disable=None, leave=False) as bar:

@@ -41,25 +41,29 @@ class ScenarioResult:
         return self.runs[0].campaigns if self.runs else []
 
     def summary_spec(self) -> SummarySpec:
-        sc = self.scenario
-        first = sc.arms[0].policy
-        return SummarySpec(
-            scenario=sc.name,
-            title=sc.spec.title or sc.name,
-            groups=tuple(a.group for a in sc.arms),
-            control=sc.control,
-            tiers=tuple(first.tiers),
-            bands=sc.bands(),
-            currency=first.program.currency,
-            policies={
-                a.group: {
-                    "name": a.policy.program.name,
-                    "file": a.policy_file,
-                    "content_hash": a.policy_hash,
-                }
-                for a in sc.arms
-            },
-        )
+        return scenario_summary_spec(self.scenario)
+
+
+def scenario_summary_spec(sc: Scenario) -> SummarySpec:
+    """What the summary of ``sc``'s tables needs besides the tables."""
+    first = sc.arms[0].policy
+    return SummarySpec(
+        scenario=sc.name,
+        title=sc.spec.title or sc.name,
+        groups=tuple(a.group for a in sc.arms),
+        control=sc.control,
+        tiers=tuple(first.tiers),
+        bands=sc.bands(),
+        currency=first.program.currency,
+        policies={
+            a.group: {
+                "name": a.policy.program.name,
+                "file": a.policy_file,
+                "content_hash": a.policy_hash,
+            }
+            for a in sc.arms
+        },
+    )
 
 
 def _one(scenario: Scenario, replication: int, export_events: bool) -> WorldRun:

@@ -57,3 +57,20 @@ def test_ledger_bench_prints_its_figures_as_json() -> None:
             assert figures[f"{backend}_{writers}w_batch1"] > 0
             assert figures[f"{backend}_{writers}w_batch5"] > 0
         assert figures[f"postgresql_{writers}w_vs_pgbench"] > 0
+
+
+@pytest.mark.slow
+def test_sweep_bench_prints_its_figures_as_json() -> None:
+    args = ["--members", "300", "--days", "20", "--points", "2", "--replications", "1"]
+    out = subprocess.run(
+        [sys.executable, "bench/sweep_bench.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    assert figures["runs"] == 2 and figures["members"] == 300
+    assert figures["runs_per_min_1w"] > 0 and figures["runs_per_min_2w"] > 0
+    assert figures["speedup_2w"] > 0 and figures["member_days_per_run"] > 300 * 20

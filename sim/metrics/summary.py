@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ __all__ = [
     "experiment_metrics",
     "format_value",
     "headline_metrics",
+    "json_ready",
     "replication_metrics",
     "summarise",
     "t_interval",
@@ -154,7 +155,9 @@ def replication_metrics(tables: RunTables, spec: SummarySpec) -> pd.DataFrame:
     return out.replace([np.inf, -np.inf], np.nan)
 
 
-def experiment_metrics(per_rep: pd.DataFrame, treatment: str, control: str) -> pd.DataFrame:
+def experiment_metrics(
+    per_rep: pd.DataFrame, treatment: Hashable, control: Hashable
+) -> pd.DataFrame:
     """Treatment minus control per replication (replications present in both groups), from
     :func:`replication_metrics`: the :data:`EXPERIMENT` metrics, and the difference of every
     headline metric under its own name. The margin rate is the treatment's policy's."""
@@ -259,16 +262,16 @@ def summarise(tables: RunTables, spec: SummarySpec) -> dict[str, Any]:
         "experiment": experiment,
     }
     summary["headline"] = headline(summary)
-    cleaned: dict[str, Any] = _json_ready(summary)
+    cleaned: dict[str, Any] = json_ready(summary)
     return cleaned
 
 
-def _json_ready(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
     """``value`` with numpy scalars made Python and NaN/inf made ``None``, recursively."""
     if isinstance(value, Mapping):
-        return {str(k): _json_ready(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -278,7 +281,7 @@ def _json_ready(value: Any) -> Any:
 
 def write_summary(summary: Mapping[str, Any], path: Path) -> None:
     """Write the summary as JSON (indent 2) so that the file is either complete or absent."""
-    text = json.dumps(_json_ready(summary), indent=2, ensure_ascii=False, allow_nan=False)
+    text = json.dumps(json_ready(summary), indent=2, ensure_ascii=False, allow_nan=False)
     write_text_atomic(Path(path), text + "\n")
 
 

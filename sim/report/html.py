@@ -20,7 +20,7 @@ from sim.metrics.summary import format_value
 from sim.report import figures
 from sim.report.plotting import control_label
 
-__all__ = ["render_report", "write_report"]
+__all__ = ["figures_html", "render_report", "write_report"]
 
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Sales", ("gmv", "orders", "incentive_share", "repurchase_rate")),
@@ -263,6 +263,20 @@ def _footer(summary: Mapping[str, Any]) -> str:
     )
 
 
+def figures_html(charts: Sequence[figures.Chart]) -> str:
+    """The charts as ``<figure>`` elements: title, the PNG inline, "How to read this"."""
+    parts = []
+    for chart in charts:
+        data = base64.b64encode(chart.png).decode("ascii")
+        parts.append(
+            f'<figure id="fig-{escape(chart.key)}"><h3>{escape(chart.title)}</h3>'
+            f'<img src="data:image/png;base64,{data}" alt="{escape(chart.title)}">'
+            f"<figcaption><b>How to read this:</b> {escape(chart.how_to_read)}</figcaption>"
+            "</figure>"
+        )
+    return "\n".join(parts)
+
+
 def render_report(summary: Mapping[str, Any], charts: Sequence[figures.Chart]) -> str:
     """The report as one HTML document."""
     cur = escape(summary["currency"])
@@ -296,15 +310,7 @@ def render_report(summary: Mapping[str, Any], charts: Sequence[figures.Chart]) -
             "incremental points cost.</p>",
             _effect_table(summary),
         ]
-    parts.append("<h2>Charts</h2>")
-    for chart in charts:
-        data = base64.b64encode(chart.png).decode("ascii")
-        parts.append(
-            f'<figure id="fig-{escape(chart.key)}"><h3>{escape(chart.title)}</h3>'
-            f'<img src="data:image/png;base64,{data}" alt="{escape(chart.title)}">'
-            f"<figcaption><b>How to read this:</b> {escape(chart.how_to_read)}</figcaption>"
-            "</figure>"
-        )
+    parts += ["<h2>Charts</h2>", figures_html(charts)]
     parts += [_footer(summary), "</main></body></html>", ""]
     return "\n".join(parts)
 

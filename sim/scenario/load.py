@@ -83,13 +83,15 @@ def load_scenario(
     days: int | None = None,
     replications: int | None = None,
     seed: int | None = None,
+    values: Mapping[str, Any] | None = None,
 ) -> Scenario:
     """Read and validate a scenario (default: ``scenarios/double_points.toml``) and its
     policies. ``sets`` are ``PATH=VALUE`` overrides: a path starting with a scenario key
     (``population.size``, ``horizon.days`` ...) sets the scenario, any other path sets the
     policy of every group (``caps.daily``, ``campaigns.double11.multiplier`` ...). The keyword
-    arguments are shorthands for the scenario paths. Raises :class:`ScenarioError` naming the
-    file and field of every problem, before anything runs."""
+    arguments are shorthands for the scenario paths; ``values`` are overrides already parsed
+    (path -> value, e.g. a sweep point's), applied after ``sets``. Raises
+    :class:`ScenarioError` naming the file and field of every problem, before anything runs."""
     path = Path(path) if path is not None else DEFAULT_SCENARIO
     source = str(path)
     try:
@@ -104,6 +106,8 @@ def load_scenario(
             (scenario_sets if key.split(".")[0] in SCENARIO_KEYS else policy_sets)[key] = value
     except PolicyError as err:
         raise ScenarioError(err.problems) from None
+    for key, value in (values or {}).items():
+        (scenario_sets if key.split(".")[0] in SCENARIO_KEYS else policy_sets)[key] = value
     for key, value in (
         ("population.size", members),
         ("horizon.days", days),

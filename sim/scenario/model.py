@@ -21,6 +21,7 @@ from sim.policy.base import (
     ReadOnly,
     Share,
 )
+from sim.sweep.spec import SweepSpec
 
 MAX_DAYS = 3650
 
@@ -150,6 +151,8 @@ class ScenarioSpec(Frozen):
     health: Annotated[dict[str, Band], ReadOnly] = FrozenDict()
     meta: Annotated[dict[str, JsonValue], ReadOnly] = FrozenDict()
     """Free-form notes: the source, and the outcomes it reports."""
+    sweep: SweepSpec | None = None
+    """Policy and scenario parameters to vary (``pointsim sweep``; ``pointsim run`` ignores it)."""
 
 
 SCENARIO_KEYS = frozenset(ScenarioSpec.model_fields)
