@@ -106,8 +106,6 @@ def load_scenario(
             (scenario_sets if key.split(".")[0] in SCENARIO_KEYS else policy_sets)[key] = value
     except PolicyError as err:
         raise ScenarioError(err.problems) from None
-    for key, value in (values or {}).items():
-        (scenario_sets if key.split(".")[0] in SCENARIO_KEYS else policy_sets)[key] = value
     for key, value in (
         ("population.size", members),
         ("horizon.days", days),
@@ -116,6 +114,8 @@ def load_scenario(
     ):
         if value is not None:
             scenario_sets[key] = value
+    for key, value in (values or {}).items():
+        (scenario_sets if key.split(".")[0] in SCENARIO_KEYS else policy_sets)[key] = value
     spec = _validate(data, source)
     if scenario_sets:
         raw = _thaw(spec.model_dump(mode="python"))
