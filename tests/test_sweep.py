@@ -55,6 +55,13 @@ def test_ranges_are_sampled_the_same_every_time(tmp_path: Path, sampler: str) ->
     assert len(set(caps)) >= 6  # spread over the range, not one value
     # the grid is crossed with the same samples
     assert caps == [p.values["caps.daily"] for p in first.points[8:]]
+    # a money field sampled over a range stays valid (whole micro-units)
+    money = plan_sweep(
+        path, overrides={"parameters": {"program.point_value": {"low": 0.005, "high": 0.02}}}
+    )
+    assert {p.values["program.point_value"] for p in money.points} <= {
+        p.scenario.arms[0].policy.program.point_value for p in money.points
+    }
     if sampler == "lhs":  # one sample in each eighth of the range
         assert sorted((c - 100) * 8 // 801 for c in caps) == list(range(8))
 
@@ -301,3 +308,54 @@ def test_a_changed_point_runs_again_and_old_files_are_not_read(tmp_path: Path) -
         pd.read_parquet(out / "runs" / "p00000-r0000.parquet")["gmv"].iloc[0]
     )
     assert before.loc[0, "gmv_n"] == 2
+
+
+def test_an_experiment_sweep_gives_each_point_the_run_command_s_effect(tmp_path: Path) -> None:
+    """In a scenario with a control, the analysed treatment's effect against the control in
+    each point (``vs_control_*``) is what ``pointsim run`` reports for that point."""
+    text = SCENARIO.replace(
+        "[sweep]",
+        '[experiment]\ncontrol = "control"\n[experiment.groups.control]\n'
+        '[experiment.groups.treatment]\nset = { "caps.daily" = 2000 }\n\n[sweep]',
+    ).replace(
+        '"program.point_value" = [0.01, 0.02]\n"caps.daily" = [100, 500]',
+        '"earn.purchase.points_per_unit" = [1.0, 3.0]',
+    )
+    path = write_scenario(tmp_path, text)
+    out = tmp_path / "out"
+    result = sweep(path, "--out", out, "--maximize", "vs_control_incremental_gmv")
+    assert result.exit_code == 0, result.output
+    points = read_points(out)
+    assert list(points["group"]) == ["control", "treatment"] * 2
+    treated = points[points["group"] == "treatment"].set_index("point")
+    assert points.loc[points["group"] == "control", "vs_control_roi"].isna().all()
+
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    run_out = tmp_path / "run"
+    args = ["run", str(path), "--set", "earn.purchase.points_per_unit=3.0", "--out", str(run_out)]
+    ran = CliRunner().invoke(main, [*args, "--no-report"])
+    assert ran.exit_code == 0, ran.output
+    effect = json.loads((run_out / "summary.json").read_text())["experiment"]["treatment"]
+    for name in ("incremental_gmv", "incremental_points_cost", "liability_change"):
+        assert treated.loc[1, f"vs_control_{name}"] == pytest.approx(
+            effect["metrics"][name]["mean"], rel=1e-9, abs=1e-9
+        )
+        assert treated.loc[1, f"vs_control_{name}_ci_low"] == pytest.approx(
+            effect["metrics"][name]["ci_low"], rel=1e-9, abs=1e-9
+        )
+
+
+def test_restart_runs_everything_again(tmp_path: Path) -> None:
+    path = write_scenario(tmp_path, SCENARIO.replace("replications = 2", "replications = 1"))
+    out = tmp_path / "out"
+    assert sweep(path, "--out", out, "--workers", "1", "--no-report").exit_code == 0
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.parquet")}
+    again = sweep(path, "--out", out, "--workers", "1", "--no-report", "--restart")
+    assert again.exit_code == 0, again.output
+    assert "already finished" not in again.output and "4 run(s) in" in again.output
+    after = {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.parquet")}
+    assert before.keys() == after.keys()
+    assert all(after[name] != before[name] for name in before)

@@ -79,6 +79,18 @@ def test_integer_ranges_reach_both_ends() -> None:
     assert Range(low=0.01, high=1.0, log=True).value(0.5) == pytest.approx(0.1)
 
 
+def test_float_ranges_snap_to_their_step() -> None:
+    """Money fields take whole micro-units only: samples are rounded to ``step`` (1e-6)."""
+    money = Range(low=0.005, high=0.02)
+    for u in np.linspace(0, 0.999, 37):
+        v = money.value(float(u))
+        assert 0.005 <= v <= 0.02 and round(v * 1e6) == pytest.approx(v * 1e6, abs=1e-6)
+    halves = Range(low=0.5, high=3.0, step=0.5)
+    assert {halves.value(float(u)) for u in np.linspace(0, 0.999, 50)} == {
+        0.5, 1.0, 1.5, 2.0, 2.5, 3.0
+    }  # fmt: skip
+
+
 def _points(rows: list[tuple[int, float, float, float, float, float, float]]) -> pd.DataFrame:
     """(point, retention, lo, hi, cost_ratio, lo, hi) rows as an analysis' points table."""
     frame = pd.DataFrame(

@@ -23,17 +23,45 @@ from sim.sweep.plan import SweepPlan
 from sim.sweep.result import FIGURE_METRICS, Best, Bound, SweepAnalysis
 from sim.sweep.spec import Constraint, parse_constraint
 
-__all__ = ["analyse", "analysis_json", "best_point", "pareto_mask", "standardised_coefficients"]
+__all__ = [
+    "VS_CONTROL",
+    "analyse",
+    "analysis_json",
+    "best_point",
+    "pareto_mask",
+    "standardised_coefficients",
+]
 
 F64 = npt.NDArray[np.float64]
 _RUN_COLUMNS = ("point", "replication", "group", "key", "status", "error", "seconds", "member_days")
 _VS_BASELINE = ("incremental_gmv", "incremental_margin", "incremental_points_cost", "roi")
+VS_CONTROL = "vs_control_"
+"""Prefix of a treatment group's effect against the control within each point."""
 
 
 def _units(tiers: Sequence[str]) -> dict[str, str]:
     units = {h.name: h.unit for h in (*SUMMARY, *EXPERIMENT)}
+    units.update({f"{VS_CONTROL}{h.name}": h.unit for h in EXPERIMENT})
     units.update({f"tier_{t}_share": "share" for t in tiers})
     return units
+
+
+def _with_control(runs: pd.DataFrame, metrics: list[str], group: str, control: str) -> pd.DataFrame:
+    """``runs`` with, on ``group``'s successful runs, its effect against ``control`` in the
+    same point and replication (the experiment's figures: ``vs_control_roi`` ...)."""
+    names = [f"{VS_CONTROL}{h.name}" for h in EXPERIMENT]
+    runs = runs.assign(**{name: np.nan for name in names})
+    ok = runs[runs["status"] == "ok"]
+    for point, part in ok.groupby("point"):
+        per_rep = part.set_index(["replication", "group"])[[*metrics, "margin_rate"]]
+        if not {group, control} <= set(part["group"]):
+            continue
+        diff = experiment_metrics(per_rep, group, control)
+        rows = (runs["point"] == point) & (runs["group"] == group) & (runs["status"] == "ok")
+        where = runs.loc[rows, "replication"]
+        for h, name in zip(EXPERIMENT, names, strict=True):
+            runs.loc[rows, name] = diff[h.name].reindex(where).to_numpy(dtype=float)
+    return runs
 
 
 def _with_baseline(ok: pd.DataFrame, metrics: list[str], baseline: int) -> pd.DataFrame:
@@ -126,10 +154,8 @@ def _summarise_points(runs: pd.DataFrame, plan: SweepPlan, metrics: list[str]) -
             row[f"{m}_n"] = st["n"]
         rows.append(row)
     frame = pd.DataFrame(rows)
-    for m in metrics:
-        for suffix in ("", "_ci_low", "_ci_high"):
-            frame[f"{m}{suffix}"] = frame[f"{m}{suffix}"].astype(float)
-    return frame
+    floats = {f"{m}{suffix}": float for m in metrics for suffix in ("", "_ci_low", "_ci_high")}
+    return frame.astype(floats).copy()  # None -> NaN; one block
 
 
 def _bounds(row: pd.Series, constraints: Sequence[Constraint]) -> tuple[Bound, ...]:
@@ -270,6 +296,10 @@ def analyse(
     runs = pd.concat(parts, ignore_index=True).sort_values(["point", "replication", "group"])
     runs = runs.reset_index(drop=True)
     all_metrics = metrics + list(_VS_BASELINE)
+    control = base.control
+    if control is not None and plan.group != control:
+        runs = _with_control(runs, metrics, plan.group, control)
+        all_metrics += [f"{VS_CONTROL}{h.name}" for h in EXPERIMENT]
     points = _summarise_points(runs, plan, all_metrics)
     points["feasible"] = _feasible(points, parsed)
     points["pareto"] = False

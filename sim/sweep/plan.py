@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from scipy.stats import qmc
 
 import sim
-from sim.metrics.schema import SUMMARY
+from sim.metrics.schema import EXPERIMENT, SUMMARY
 from sim.policy.load import Problem, _problems
 from sim.scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario
 from sim.sweep.result import ParamInfo
@@ -79,9 +79,13 @@ class SweepPlan:
 
 
 def metric_names(scenario: Scenario) -> list[str]:
-    """Metrics a sweep can be asked about: the headline metrics, tier shares, ROI."""
+    """Metrics a sweep can be asked about: the headline metrics, tier shares, the figures
+    against the baseline point (``roi`` ...) and, in an experiment, a treatment's effect
+    against the control within each point (``vs_control_roi`` ...)."""
     tiers = [f"tier_{t}_share" for t in scenario.arms[0].policy.tiers]
-    return [h.name for h in SUMMARY] + tiers + ["roi"]
+    baseline = ["incremental_gmv", "incremental_margin", "incremental_points_cost", "roi"]
+    effects = [f"vs_control_{h.name}" for h in EXPERIMENT] if scenario.control else []
+    return [h.name for h in SUMMARY] + tiers + baseline + effects
 
 
 def _label(values: Mapping[str, Any]) -> str:
@@ -202,20 +206,19 @@ def plan_sweep(
     samples = _samples(spec, ranges, seed)
     grid_values = [list(v) for p, v in spec.parameters.items() if p in grid]
     points: list[Point] = []
-    for combo in itertools.product(*grid_values):
-        for sample in samples:
-            fixed = dict(zip(grid, combo, strict=True))
-            values = {p: fixed[p] if p in fixed else sample[p] for p in spec.parameters}
-            label = _label(values)
-            try:
-                sc = load_scenario(path, **common, values=values)
-            except ScenarioError as err:
-                problems += [
-                    Problem(source, "sweep", f"point {len(points)} ({label}): {p}")
-                    for p in err.problems
-                ]
-                continue
-            points.append(Point(len(points), values, label, sc, _point_key(sc)))
+    combos = itertools.product(itertools.product(*grid_values), samples)
+    for number, (combo, sample) in enumerate(combos):
+        fixed = dict(zip(grid, combo, strict=True))
+        values = {p: fixed[p] if p in fixed else sample[p] for p in spec.parameters}
+        label = _label(values)
+        try:
+            sc = load_scenario(path, **common, values=values)
+        except ScenarioError as err:
+            problems += [
+                Problem(source, "sweep", f"point {number} ({label}): {p}") for p in err.problems
+            ]
+            continue
+        points.append(Point(len(points), values, label, sc, _point_key(sc)))
     if problems:
         raise ScenarioError(problems)
     params = tuple(

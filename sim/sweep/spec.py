@@ -36,11 +36,13 @@ _CONSTRAINT = re.compile(rf"^\s*([A-Za-z][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*({_NUMBE
 
 class Range(Frozen):
     """A continuous range to sample. Whole-number ends sample whole numbers (``caps.daily``);
-    ``log`` samples evenly in log space (both ends > 0)."""
+    other values are rounded to ``step`` (default 0.000001, so that money fields stay whole
+    micro-units); ``log`` samples evenly in log space (both ends > 0)."""
 
     low: int | float = Field(allow_inf_nan=False)
     high: int | float = Field(allow_inf_nan=False)
     log: bool = False
+    step: float = Field(default=1e-6, gt=0.0, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _order(self) -> Range:
@@ -63,7 +65,9 @@ class Range(Frozen):
             x = lo + u * (hi - lo)
         if self.integer:  # every whole number in [low, high] equally likely
             return min(int(self.low) + int(u * (int(self.high) - int(self.low) + 1)), int(hi))
-        return x
+        digits = max(0, -math.floor(math.log10(self.step)) + 1)
+        snapped = lo + round((x - lo) / self.step) * self.step
+        return round(min(max(snapped, lo), hi), digits)
 
 
 Values = Annotated[tuple[JsonValue, ...], Field(strict=False, min_length=1)]
