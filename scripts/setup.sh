@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv and install pointsim with its test and notebook extras. Idempotent.
+# Create .venv and install pointsim (with JupyterLab) and its test extras. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
