@@ -115,6 +115,8 @@ code{font-size:11px;word-break:break-all}
 
 
 def _label(name: str) -> str:
+    if name.startswith("vs_control_"):
+        return f"{_label(name.removeprefix('vs_control_'))} against the control"
     if name.startswith("tier_") and name.endswith("_share"):
         return f"Members in tier {name[5:-6]}"
     return LABELS.get(name, name.replace("_", " ").capitalize())

@@ -22,7 +22,7 @@ from sim.metrics.summary import format_value
 from sim.report.figures import Chart
 from sim.report.html import CSS, _band_text, _label, figures_html
 from sim.sweep.figures import build_sweep_charts, flags, param_text, short_value
-from sim.sweep.result import FIGURE_METRICS, SweepAnalysis
+from sim.sweep.result import SweepAnalysis
 
 __all__ = ["MAX_ROWS", "render_sweep_report", "write_sweep_report"]
 
@@ -191,7 +191,7 @@ def _rows_shown(a: SweepAnalysis, gp: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 def _points_table(a: SweepAnalysis) -> str:
     gp = a.group_points()
     shown, note = _rows_shown(a, gp)
-    metrics = [m for m in FIGURE_METRICS if m in gp.columns]
+    metrics = a.table_metrics()
     best = a.best.point if a.best is not None else None
     head = ["<th>Point</th>"]
     head += [f"<th>{escape(p.path).replace('.', '.<wbr>')}</th>" for p in a.params]

@@ -114,6 +114,14 @@ class SweepAnalysis:
     units: dict[str, str] = field(default_factory=dict)
     """Metric name -> unit (``currency``, ``share``, ``ratio``, ``members`` ...)."""
 
+    def table_metrics(self) -> list[str]:
+        """The metrics a points table shows: :data:`FIGURE_METRICS`, then the objective and
+        the constrained metrics when they are others."""
+        asked = [self.best.metric] if self.best is not None else []
+        asked += [c.split("<")[0].split(">")[0].strip() for c in self.constraints]
+        names = dict.fromkeys([*FIGURE_METRICS, *asked])
+        return [m for m in names if m in self.points.columns]
+
     def group_points(self) -> pd.DataFrame:
         """The rows of ``points`` for the analysed group."""
         return self.points[self.points["group"] == self.group].reset_index(drop=True)
