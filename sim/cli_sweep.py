@@ -159,6 +159,14 @@ def sweep(
             report = execute(
                 tasks, store, workers=n_workers, client=client, on_start=started, on_run=finished
             )
+        except KeyboardInterrupt:
+            done = len(list(store.folder.glob("*.parquet")))
+            click.echo(
+                f"\ninterrupted: {done} run file(s) are in {store.folder}; run the same command "
+                "again to go on from there",
+                err=True,
+            )
+            raise SystemExit(130) from None
         finally:
             if client is not None:
                 client.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 from click.testing import CliRunner, Result
 
 from sim.cli import main
@@ -52,8 +51,3 @@ def write_scenario(folder: Path, text: str = SCENARIO, name: str = "sweep.toml")
 def sweep(*args: str | Path) -> Result:
     """``pointsim sweep ARGS`` in this process."""
     return CliRunner().invoke(main, ["sweep", *map(str, args)])
-
-
-def metric_columns(points: pd.DataFrame) -> list[str]:
-    """The columns of ``points.parquet`` that hold results (not timings)."""
-    return [c for c in points.columns if c not in ("label",)]

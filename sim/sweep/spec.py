@@ -29,7 +29,6 @@ from pydantic import Field, JsonValue, field_validator, model_validator
 
 from sim.policy.base import Frozen, FrozenDict, ReadOnly
 
-Scalar = bool | int | float | str
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _CONSTRAINT = re.compile(rf"^\s*([A-Za-z][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*({_NUMBER})\s*(%?)\s*$")
 
