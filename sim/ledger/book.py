@@ -10,13 +10,26 @@ bids, stock, the day's GMV, tier changes and reminders. Nothing else writes memb
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Select, Table, and_, delete, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Delete,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 
 from sim.engine import (
     Account,
@@ -111,10 +124,10 @@ def expiry_slot(scheme: ExpiryScheme, expired_through: int, expires_on: I64) -> 
     return order[np.minimum(at, len(ends) - 1)].astype(np.int64)
 
 
-def columns(conn: Connection, query: Select[Any]) -> Columns:
+def columns(conn: Connection, query: Select[Any], params: dict[str, Any] | None = None) -> Columns:
     """A query's rows as one array per column (object arrays for text and NULLs): far
     lighter than a DataFrame for the few rows of one request."""
-    result = conn.execute(query)
+    result = conn.execute(query, params)
     names = list(result.keys())
     rows = result.fetchall()
     if not rows:
@@ -123,9 +136,10 @@ def columns(conn: Connection, query: Select[Any]) -> Columns:
     return {k: np.array(v, dtype=object) for k, v in zip(names, values, strict=True)}
 
 
-def _in_chunks(conn: Connection, query_of: Callable[[list[int]], Select[Any]], ids: I64) -> Columns:
+def _in_chunks(conn: Connection, query: Select[Any], ids: I64) -> Columns:
+    """``query`` (over the expanding parameter ``ids``) for ``ids``, a chunk at a time."""
     parts = [
-        columns(conn, query_of(ids[i : i + _CHUNK].tolist()))
+        columns(conn, query, {"ids": ids[i : i + _CHUNK].tolist()})
         for i in range(0, max(len(ids), 1), _CHUNK)
     ]
     if len(parts) == 1:
@@ -133,21 +147,29 @@ def _in_chunks(conn: Connection, query_of: Callable[[list[int]], Select[Any]], i
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_GRP: BindParameter[str] = bindparam("grp")
+_M = t.members
+_PROGRAM = select(t.programs).where(t.programs.c.grp == _GRP)
+_REFERRERS = select(_M.c.referrer).where(_M.c.id.in_(_IDS), _M.c.referrer.is_not(None))
+_MEMBERS = select(*(_M.c[c] for c in MEMBER_COLUMNS)).where(_M.c.id.in_(_IDS)).order_by(_M.c.id)
+_MEMBERS_LOCKED = _MEMBERS.with_for_update()  # PostgreSQL: row locks taken in id order
+_GMV = select(t.gmv_days.c.day, t.gmv_days.c.micros).where(
+    t.gmv_days.c.grp == _GRP,
+    t.gmv_days.c.day > bindparam("day") - 30,
+    t.gmv_days.c.day <= bindparam("day"),
+)
+"""Statements of a request's load, built once (SQLAlchemy's compiled cache then serves them
+at a fraction of the cost of building each afresh)."""
+
+
+@cache
+def _by_member(table: Table) -> Select[Any]:
+    return select(table).where(table.c.member.in_(_IDS))
+
+
 def _ints(values: npt.NDArray[Any]) -> I64:
     return values.astype(np.int64)
-
-
-def lock_members(conn: Connection, ids: Sequence[int]) -> None:
-    """Take the row locks of members ``ids`` in id order (PostgreSQL; SQLite's writer lock
-    already excludes other writers)."""
-    if is_sqlite(conn) or not ids:
-        return
-    conn.execute(
-        select(t.members.c.id)
-        .where(t.members.c.id.in_(sorted(ids)))
-        .order_by(t.members.c.id)
-        .with_for_update()
-    ).all()
 
 
 def load(
@@ -165,43 +187,35 @@ def load(
     members and their referrers, locking their rows (and the group's stock rows when
     ``lock_stock``: a batch that redeems catalogue items)."""
     cp = lay.cp
-    prog = conn.execute(select(t.programs).where(t.programs.c.grp == grp)).one()
+    prog = conn.execute(_PROGRAM, {"grp": grp}).one()
     m = t.members
-    cols = [m.c[c] for c in MEMBER_COLUMNS]
     if member_ids is None:
+        cols = [m.c[c] for c in MEMBER_COLUMNS]
         rows = columns(conn, select(*cols).where(m.c.grp == grp).order_by(m.c.id))
     else:
         wanted = np.unique(member_ids)
-        refs = conn.execute(
-            select(m.c.referrer).where(m.c.id.in_(wanted.tolist()), m.c.referrer.is_not(None))
-        ).scalars()
+        refs = conn.execute(_REFERRERS, {"ids": wanted.tolist()}).scalars()
         wanted = np.union1d(wanted, np.fromiter(refs, np.int64))
-        if lock:
-            lock_members(conn, wanted.tolist())
-        rows = _in_chunks(
-            conn, lambda part: select(*cols).where(m.c.id.in_(part)).order_by(m.c.id), wanted
-        )
+        locked = lock and not is_sqlite(conn)
+        rows = _in_chunks(conn, _MEMBERS_LOCKED if locked else _MEMBERS, wanted)
     ids = _ints(rows["id"])
     position = {int(i): p for p, i in enumerate(ids)}
     ms = members_from_rows(lay, rows, position, day)
     expired_through = int(prog.expired_through)
     _load_lots(conn, cp, ms, ids, expired_through, member_ids is None, grp)
     pend = _load_pending(conn, cp, ids, member_ids is None, grp)
-    bids = _load_bids(conn, cp, ids, member_ids is None, grp)
+    bids = _load_bids(conn, cp, ids, member_ids is None, grp) if cp.lot_ids else Bids()
     stock = cp.item_stock.copy()
-    stock_query = select(t.stock.c.item, t.stock.c.remaining).where(t.stock.c.grp == grp)
-    if lock_stock and not is_sqlite(conn):
-        stock_query = stock_query.order_by(t.stock.c.item).with_for_update()
-    for item, remaining in conn.execute(stock_query):
-        if item in cp.item_ids:
-            stock[cp.item_code(item)] = remaining
+    if member_ids is None or lock_stock:  # else no catalogue item is taken: stock stays
+        stock_query = select(t.stock.c.item, t.stock.c.remaining).where(t.stock.c.grp == grp)
+        if lock_stock and not is_sqlite(conn):
+            stock_query = stock_query.order_by(t.stock.c.item).with_for_update()
+        for item, remaining in conn.execute(stock_query):
+            if item in cp.item_ids:
+                stock[cp.item_code(item)] = remaining
     ring_days = np.array([_ring_day(day, s) for s in range(30)], np.int64)
     ring = np.zeros(30, np.int64)
-    for d, micros in conn.execute(
-        select(t.gmv_days.c.day, t.gmv_days.c.micros).where(
-            t.gmv_days.c.grp == grp, t.gmv_days.c.day > day - 30, t.gmv_days.c.day <= day
-        )
-    ):
+    for d, micros in conn.execute(_GMV, {"grp": grp, "day": day}):
         ring[d % 30] = micros
     program = ProgramState(
         day=day,
@@ -246,7 +260,7 @@ def _rows_of(conn: Connection, table: Table, ids: I64, full: bool, grp: str) -> 
             .where(t.members.c.grp == grp)
         )
         return columns(conn, query)
-    return _in_chunks(conn, lambda part: select(table).where(table.c.member.in_(part)), ids)
+    return _in_chunks(conn, _by_member(table), ids)
 
 
 def _load_lots(
@@ -361,14 +375,24 @@ def persist(conn: Connection, book: Book, steps: Sequence[Step]) -> None:
     _write_stock(conn, book)
     _write_gmv(conn, book)
     conn.execute(
-        update(t.programs)
-        .where(t.programs.c.grp == book.grp)
-        .values(
-            expired_through=ps.expired_through,
-            value_factor=ps.value_factor,
-            state_version=t.programs.c.state_version + 1,
-        )
+        _PROGRAM_UPDATE,
+        {
+            "b_grp": book.grp,
+            "b_expired_through": ps.expired_through,
+            "b_value_factor": ps.value_factor,
+        },
     )
+
+
+_PROGRAM_UPDATE = (
+    update(t.programs)
+    .where(t.programs.c.grp == bindparam("b_grp"))
+    .values(
+        expired_through=bindparam("b_expired_through"),
+        value_factor=bindparam("b_value_factor"),
+        state_version=t.programs.c.state_version + 1,
+    )
+)
 
 
 def _write_postings(conn: Connection, book: Book, steps: Sequence[Step]) -> None:
@@ -447,7 +471,12 @@ def _write_lots(conn: Connection, book: Book, changed: I64, expiry: I64) -> None
 
 def _delete_members(conn: Connection, table: Table, ids: I64) -> None:
     for i in range(0, len(ids), _CHUNK):
-        conn.execute(delete(table).where(table.c.member.in_(ids[i : i + _CHUNK].tolist())))
+        conn.execute(_delete_of(table), {"ids": ids[i : i + _CHUNK].tolist()})
+
+
+@cache
+def _delete_of(table: Table) -> Delete:
+    return delete(table).where(table.c.member.in_(_IDS))
 
 
 def _rewrite_by_member(

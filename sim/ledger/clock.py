@@ -17,11 +17,17 @@ from sim.ledger import schema as t
 from sim.ledger.requests import EventIn
 from sim.ledger.store import LedgerError, is_sqlite
 
+_CLOCK = select(t.clock).where(t.clock.c.id == 1)
+_CLOCK_LOCKED = {
+    "share": _CLOCK.with_for_update(read=True),
+    "update": _CLOCK.with_for_update(),
+}
+
 
 def read_clock(conn: Connection, lock: str | None) -> Row:  # type: ignore[type-arg]
-    query = select(t.clock).where(t.clock.c.id == 1)
-    if lock and not is_sqlite(conn):
-        query = query.with_for_update(read=lock == "share")
+    """The clock row; on PostgreSQL locked ``"share"`` (event writers) or ``"update"``
+    (the day's close)."""
+    query = _CLOCK_LOCKED[lock] if lock and not is_sqlite(conn) else _CLOCK
     row = conn.execute(query).first()
     if row is None:
         raise LedgerError("the ledger has no clock: it was not initialised (pointsim ledger init)")

@@ -1,24 +1,52 @@
-"""The few statements whose SQL differs between SQLite and PostgreSQL."""
+"""The few statements whose SQL differs between SQLite and PostgreSQL, and bulk writes.
+
+A request of a few events writes a few rows per table; those go through statements built
+once per table and column set (:func:`_statement`), so SQLAlchemy's compiled cache serves
+them and psycopg pipelines the parameter sets. Large writes (end of day, bulk import) take
+COPY on PostgreSQL, where the set-up of a COPY or a temporary table pays for itself.
+"""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.dml import UpdateBase
+
+SMALL = 64
+"""Rows up to which PostgreSQL writes take plain statements rather than COPY."""
+
+
+@cache
+def _statement(dialect: str, verb: str, table: Table, names: tuple[str, ...]) -> UpdateBase:
+    """A statement over bound parameters, built once: ``insert`` of columns ``names``;
+    ``update`` of ``names[1:]`` where ``names[0]`` equals the bound ``k_``; ``upsert_add``
+    of ``names[-1]`` into the row keyed by ``names[:-1]``."""
+    if verb == "insert":
+        return table.insert().values({k: bindparam(k) for k in names})
+    if verb == "update":
+        return (
+            table.update()
+            .where(table.c[names[0]] == bindparam("k_"))
+            .values({k: bindparam(k) for k in names[1:]})
+        )
+    make = sqlite_insert if dialect == "sqlite" else pg_insert
+    stmt = make(table).values({k: bindparam(k) for k in names})
+    column = names[-1]
+    return stmt.on_conflict_do_update(
+        index_elements=list(names[:-1]), set_={column: table.c[column] + stmt.excluded[column]}
+    )
 
 
 def upsert_add(conn: Connection, table: Table, key: dict[str, Any], column: str, add: int) -> None:
     """``table[key].column += add``, creating the row (with ``add``) when it is missing, in
     one atomic statement."""
-    make = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
-    stmt = make(table).values({**key, column: add})
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(key), set_={column: table.c[column] + stmt.excluded[column]}
-    )
-    conn.execute(stmt)
+    stmt = _statement(conn.dialect.name, "upsert_add", table, (*key, column))
+    conn.execute(stmt, {**key, column: add})
 
 
 def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
@@ -31,19 +59,31 @@ def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
     if conn.dialect.name == "sqlite":
         top = conn.execute(select(func.max(table.c.id))).scalar_one() or 0
         return list(range(top + 1, top + n + 1))
-    seq = conn.execute(
-        text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}
-    ).scalar_one()
-    return list(
-        conn.execute(
-            text("SELECT nextval(:s) FROM generate_series(1, :n) ORDER BY 1"), {"s": seq, "n": n}
-        ).scalars()
-    )
+    return list(conn.execute(_NEXTVAL, {"t": table.name, "n": n}).scalars())
 
 
-def _run_many(conn: Connection, stmt: Any, names: list[str], columns: dict[str, list[Any]]) -> None:
-    compiled = stmt.compile(dialect=conn.dialect)
-    order = list(compiled.positiontup) if compiled.positional else None
+_NEXTVAL = text(
+    "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n) ORDER BY 1"
+)
+
+
+_COMPILED: dict[tuple[type, str, Table, tuple[str, ...]], tuple[str, list[str] | None]] = {}
+
+
+def _run_many(
+    conn: Connection, verb: str, table: Table, spec: tuple[str, ...], columns: dict[str, list[Any]]
+) -> None:
+    """Execute the :func:`_statement` ``(verb, table, spec)`` once per row of ``columns``
+    (keyed by its bound names), through the driver's executemany; its SQL is compiled once
+    per driver."""
+    key = (type(conn.dialect), verb, table, spec)
+    if key not in _COMPILED:
+        stmt = _statement(conn.dialect.name, verb, table, spec)
+        compiled: Any = stmt.compile(dialect=conn.dialect)
+        order = list(compiled.positiontup) if compiled.positional else None
+        _COMPILED[key] = (str(compiled), order)
+    sql, order = _COMPILED[key]
+    names = list(columns)
     n = len(next(iter(columns.values())))
     if n == 0:
         return
@@ -52,7 +92,7 @@ def _run_many(conn: Connection, stmt: Any, names: list[str], columns: dict[str, 
     else:
         rows = zip(*columns.values(), strict=True)
         params = [dict(zip(names, vals, strict=True)) for vals in rows]
-    conn.exec_driver_sql(str(compiled), params)
+    conn.exec_driver_sql(sql, params)
 
 
 def bulk_insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -62,26 +102,26 @@ def bulk_insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]])
 
 
 def bulk_insert(conn: Connection, table: Table, columns: dict[str, list[Any]]) -> None:
-    """Insert rows given as equal-length column lists of plain Python values: PostgreSQL
-    streams them with COPY, SQLite takes one statement compiled once through the driver's
-    executemany (both many times faster than per-row parameters)."""
+    """Insert rows given as equal-length column lists of plain Python values: one statement
+    compiled once, through the driver's executemany; on PostgreSQL more than :data:`SMALL`
+    rows are streamed with COPY instead (both many times faster than per-row statements)."""
     if not columns or not len(next(iter(columns.values()))):
         return
-    if conn.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql" and len(next(iter(columns.values()))) > SMALL:
         _copy(conn, table.name, columns)
         return
-    stmt = table.insert().values({k: bindparam(k) for k in columns})
-    _run_many(conn, stmt, list(columns), columns)
+    _run_many(conn, "insert", table, tuple(columns), columns)
 
 
 def bulk_update(
     conn: Connection, table: Table, key: str, keys: list[Any], columns: dict[str, list[Any]]
 ) -> None:
     """``UPDATE table SET columns... WHERE key = ...`` for each row of the column lists
-    (PostgreSQL: the rows are copied into a temporary table and joined in one UPDATE)."""
+    (PostgreSQL, more than :data:`SMALL` rows: the rows are copied into a temporary table and
+    joined in one UPDATE)."""
     if not keys:
         return
-    if conn.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql" and len(keys) > SMALL:
         tmp = f"tmp_{table.name}_update"
         names = ", ".join([key, *columns])
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {tmp}")
@@ -95,12 +135,7 @@ def bulk_update(
             f"UPDATE {table.name} SET {sets} FROM {tmp} WHERE {table.name}.{key} = {tmp}.{key}"
         )
         return
-    stmt = (
-        table.update()
-        .where(table.c[key] == bindparam("k_"))
-        .values({k: bindparam(k) for k in columns})
-    )
-    _run_many(conn, stmt, ["k_", *columns], {"k_": keys, **columns})
+    _run_many(conn, "update", table, (key, *columns), {"k_": keys, **columns})
 
 
 def _copy(conn: Connection, table: str, columns: dict[str, list[Any]]) -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from sim.engine import (
@@ -223,12 +223,7 @@ class Ledger:
         day = batch_day(events, business)
         hashes = [ev.body_hash(day) for ev in events]
         found = {
-            r.client_id: r
-            for r in conn.execute(
-                select(t.events, t.members.c.key)
-                .join(t.members, t.members.c.id == t.events.c.member)
-                .where(t.events.c.client_id.in_([e.client_id for e in events]))
-            )
+            r.client_id: r for r in conn.execute(_RECORDED, {"ids": [e.client_id for e in events]})
         }
         out: list[EventOut | None] = [None] * len(events)
         fresh: list[int] = []
@@ -265,14 +260,7 @@ class Ledger:
         strict: bool,
     ) -> list[EventOut]:
         keys = sorted({e.member for e in events})
-        who = {
-            r.key: r
-            for r in conn.execute(
-                select(t.members.c.id, t.members.c.key, t.members.c.grp).where(
-                    t.members.c.key.in_(keys)
-                )
-            )
-        }
+        who = {r.key: r for r in conn.execute(_MEMBERS_BY_KEY, {"keys": keys})}
         for i, ev in zip(where, events, strict=True):
             if ev.member not in who:
                 raise LedgerError(f"events[{i}].member: no member {ev.member!r} in the ledger")
@@ -541,9 +529,7 @@ class Ledger:
         return list(conn.execute(select(t.programs.c.grp).order_by(t.programs.c.grp)).scalars())
 
     def layout(self, conn: Connection, grp: str) -> tuple[Layout, int]:
-        vid = conn.execute(
-            select(t.programs.c.policy_version).where(t.programs.c.grp == grp)
-        ).scalar_one()
+        vid = conn.execute(_POLICY_VERSION, {"grp": grp}).scalar_one()
         if vid not in self._layouts:
             row = conn.execute(select(t.policy_versions).where(t.policy_versions.c.id == vid)).one()
             policy = validate_policy(json.loads(row.policy_json), row.source)
@@ -571,6 +557,17 @@ class Ledger:
 
 
 # -- module helpers ------------------------------------------------------------------------
+
+# Statements of every request, built once (SQLAlchemy's compiled cache then serves them).
+_RECORDED = (
+    select(t.events, t.members.c.key)
+    .join(t.members, t.members.c.id == t.events.c.member)
+    .where(t.events.c.client_id.in_(bindparam("ids", expanding=True)))
+)
+_MEMBERS_BY_KEY = select(t.members.c.id, t.members.c.key, t.members.c.grp).where(
+    t.members.c.key.in_(bindparam("keys", expanding=True))
+)
+_POLICY_VERSION = select(t.programs.c.policy_version).where(t.programs.c.grp == bindparam("grp"))
 
 
 def _day_or_none(day: dt.date | None) -> int | None:
