@@ -2,15 +2,66 @@
 would write it with SimPy, one Python object and one SimPy process per member.
 
 Each member wakes once a day (``yield env.timeout(1)``) and lives that day in plain Python with
-one seeded :class:`random.Random` shared by the population: expiry of monthly buckets, BG/NBD
-buying with Gamma-Gamma order values, check-in streaks, shares, profile completion, the rules of
-``policies/ecommerce_super_points.toml`` (spend points, high-margin category, tier and birthday
-multipliers, new-member double points, per-rule and overall daily caps), cash offset at checkout
-once the balance passes the member's threshold (FIFO burn), immediate tier upgrades and the
-year-end review. A SimPy process brings in new members (Poisson) at the scenario's rate. The
-rule numbers are read from the policy file and the population's (start date, currency scale,
-tenure, joins, category share) from ``scenarios/ecommerce.toml``, with :mod:`tomllib`; the
-behaviour numbers are the project's defaults (:class:`BaselineParams`, :class:`Traits`).
+one seeded :class:`random.Random` shared by the population, in the order of the world's day
+(``ArmWorld.step`` in ``sim/world/arm.py`` around the engine's ``open_day``, ``apply_events``
+and ``close_day`` in ``sim/engine/day.py``):
+
+1. *Open the day*: buckets of points past their 12 months (rounded to the month end) expire;
+   the 12-month qualifying window moves on at a month change; a dormant (dropped-out) member
+   who got an expiry reminder yesterday comes back with ``Reactivation.reminder``
+   (``ArmWorld._wake``).
+2. *Decide*, on the balance and tier the member opened the day with (the world reads its
+   arrays before it calls the engine):
+
+   * buying (``ArmWorld._buy``, ``_lift``, ``_progress``): the BG/NBD daily probability times
+     the loyalty lifts of ``sim/behaviour/loyalty.py``: goal gradient towards the nearer of the
+     member's redemption threshold and the next tier, expiry pressure for "flexible" members
+     while a reminder presses them, the redemption halo, and the reward response to the
+     new-member double points (elasticity times the extra value per unit spent plus salience,
+     times the member's valuation of points, decaying from the start of the member's exposure,
+     damped by pressure). As in the world, the lifts are worked out only for members whose
+     uniform falls under the largest lift possible today. Gamma-Gamma order value; the
+     high-margin category at its share; dropout after the purchase lowered by switching costs
+     (balance towards the threshold, tier rank); a return drawn at ``Returns.rate`` and
+     scheduled within ``Returns.window_days``;
+   * engagement (``ArmWorld._engage``): a check-in by members with the habit, pulled up by the
+     running streak (at most 0.98 a day); one share a day at the member's rate; profile
+     completion once. Only the actions the policy pays for are drawn, as in the world;
+   * cash offset at checkout (``ArmWorld._redeem``): a buyer holding the minimum pays with
+     points with probability ``checkout_share`` times the logistic of balance over threshold;
+   * catalogue redemption (``ArmWorld._redeem``, ``_choose_items``): alive members who can
+     afford the cheapest item redeem with the logistic probability of Stourm et al. against
+     their stockpiling threshold, raised on the points day (the 18th) and under expiry
+     pressure; the item is drawn among those affordable at today's price, allowed for the tier
+     and in stock, in proportion to face value per point.
+3. *Apply* as the engine does: earn in arrival order (purchase, check-in, share, profile) with
+   the rules of ``policies/ecommerce_super_points.toml`` (spend points, high-margin category,
+   tier and platinum birthday multipliers on purchases, new-member double points on all four
+   rules, the streak table with its day-7 bonus, per-rule share cap and overall daily cap),
+   qualifying points and immediate upgrades, the tier in force being the one the day opened
+   with; refunds that are due (the order's points clawed back up to the balance, earliest
+   expiring first, and taken off qualifying points); then the burns (cash offset up to 10% of
+   the order at the tier's point value in steps of 100; the catalogue item at the points-day
+   price, limited stock), each checked against the balance left.
+4. *Close the day*: the year-end tier review (one-step downgrade); expiry reminders 30, 7 and 1
+   days before a month end on which the member holds expiring points, which press the member
+   for that many days and may wake a dormant member the next day.
+
+A SimPy process brings in new members (Poisson) at the scenario's rate, scaled to the number of
+members at the start (the world keeps the scenario's ``joins_per_day`` whatever its size). The
+rule numbers are read from the policy file and the population's from
+``scenarios/ecommerce.toml`` with :mod:`tomllib`; behaviour numbers are the project's
+(:class:`BaselineParams`, :class:`Traits`, :class:`Behaviour`) with the scenario's overrides.
+
+Left out, because the world does not run them for this scenario either: referrals (no referred
+members, ``population.referred_share`` is 0, and no referral rule), logins, reviews, courses and
+surveys (the policy pays for none, so the world draws none), lotteries, donations and auctions
+(not in the policy), the campaign wake-up of dormant members (only dated campaigns wake them;
+the new-member campaign is a standing rule), delayed (pending) points, freezes, interest, tier
+packs and a dynamic point value (not in the policy). Left out of the world's work on purpose:
+its metric tables (``sim/world/recorder.py``: daily balances, liability, tier counts, 30-day
+actives, retention; here only per-member counters summed at the end), its event log and its
+common-random-number streams; leaving them out can only make the baseline faster.
 
 It is the same *workload* as the vectorised world (kinds and rates of events, rules), not the
 same simulation event for event: it exists to measure member-days per second.
@@ -25,6 +76,7 @@ import datetime as dt
 import json
 import math
 import random
+import statistics
 import time
 import tomllib
 from collections import deque
@@ -36,23 +88,29 @@ from typing import Any
 import simpy
 
 from sim.behaviour.baseline import BaselineParams
-from sim.behaviour.params import RedemptionModel, Traits
+from sim.behaviour.params import Behaviour, Traits
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "ecommerce.toml"
 POLICY = ROOT / "policies" / "ecommerce_super_points.toml"
 EPS = 1e-9
+NEVER = -(10**9)
+"""Day of an event that never happened (a redemption, a reminder, an expiry pressure)."""
+EARN_RULES = ("purchase", "checkin", "share", "profile")
 
 
 @dataclass(frozen=True)
 class Setup:
-    """The population numbers of the scenario file (read with :mod:`tomllib`)."""
+    """The population numbers of the scenario file (read with :mod:`tomllib`) and the
+    behaviour numbers: the project's defaults with the scenario's overrides."""
 
     start: dt.date
-    currency_scale: float  # CDNOW dollars to the programme's currency
     tenure_days: int  # members there at the start joined uniformly over this many days before
     joins_per_member_day: float  # new members a day, per member at the start
     high_margin_share: float  # share of orders in the high-margin category
+    baseline: BaselineParams  # BG/NBD and Gamma-Gamma, currency scale
+    traits: Traits
+    behaviour: Behaviour
 
     @classmethod
     def from_toml(cls, path: Path = SCENARIO) -> Setup:
@@ -60,13 +118,27 @@ class Setup:
             scn: dict[str, Any] = tomllib.load(f)
         pop = scn["population"]
         (segment,) = pop["segments"].values()  # the e-commerce scenario has one segment
+        if pop.get("referred_share", 0.0):
+            raise ValueError("the naive world brings in no referred members")
         return cls(
             start=scn["horizon"]["start"],
-            currency_scale=float(segment["baseline"]["currency_scale"]),
             tenure_days=int(pop["tenure_days"]),
             joins_per_member_day=float(pop["joins_per_day"]) / int(pop["size"]),
             high_margin_share=float(pop["categories"]["high_margin"]),
+            baseline=BaselineParams(**segment.get("baseline", {})),
+            traits=Traits(**segment.get("traits", {})),
+            behaviour=Behaviour.model_validate(scn.get("behaviour", {})),
         )
+
+
+@dataclass(frozen=True)
+class Item:
+    """A catalogue item as members see it."""
+
+    points: int
+    weight: float  # face value per point: members prefer good value
+    min_tier: int  # -1: any tier
+    stock: int | None  # None: unlimited
 
 
 @dataclass(frozen=True)
@@ -91,19 +163,40 @@ class Rules:
     tier_values: tuple[float, ...]
     tier_birthday: tuple[float, ...]
     window_months: int
+    review: str
+    downgrade: str
     offset_share: float
     offset_min: int
     offset_step: int
+    items: tuple[Item, ...]
+    points_day: int  # day of the month
+    points_day_factor: float  # price factor of catalogue items on the points day
     expiry_months: int
+    reminders: tuple[int, ...]  # days before expiry
 
     @classmethod
     def from_toml(cls, path: Path = POLICY) -> Rules:
         with path.open("rb") as f:
             pol: dict[str, Any] = tomllib.load(f)
-        earn, burn = pol["earn"], pol["burn"]["cash_offset"]
+        earn, burn = pol["earn"], pol["burn"]
+        offset = burn["cash_offset"]
         value = float(pol["program"]["point_value"])
         tiers = sorted(pol["tiers"].items(), key=lambda kv: float(kv[1]["threshold"]))
+        names = [name for name, _ in tiers]
         camp = pol["campaigns"]["new_member"]
+        if pol["refunds"]["clawback"] != "cap_at_balance" or pol["expiry"]["mode"] != "rolling":
+            raise ValueError("the naive world knows capped clawback and rolling expiry only")
+        items = tuple(
+            Item(
+                points=int(it["points"]),
+                weight=float(it.get("face_value", it["cash_cost"])) / int(it["points"]),
+                min_tier=names.index(it["min_tier"]) if "min_tier" in it else -1,
+                stock=int(it["stock"]) if "stock" in it else None,
+            )
+            for it in burn["catalogue"].values()
+            if it.get("enabled", True)
+        )
+        tiering = pol["tiering"]
         return cls(
             points_per_unit=float(earn["purchase"]["points_per_unit"]),
             high_margin=float(earn["purchase"]["category_multipliers"]["high_margin"]),
@@ -117,17 +210,33 @@ class Rules:
             new_member_days=int(camp["max_days_since_join"]),
             new_member_multiplier=float(camp["multiplier"]),
             new_member_rules=frozenset(camp["rules"]),
-            tier_names=tuple(name for name, _ in tiers),
+            tier_names=tuple(names),
             tier_thresholds=tuple(float(t["threshold"]) for _, t in tiers),
             tier_multipliers=tuple(float(t.get("multiplier", 1.0)) for _, t in tiers),
             tier_values=tuple(float(t.get("point_value", value)) for _, t in tiers),
             tier_birthday=tuple(float(t.get("birthday_multiplier", 1.0)) for _, t in tiers),
-            window_months=int(pol["tiering"]["window_months"]),
-            offset_share=float(burn["max_share"]),
-            offset_min=int(burn["min_points"]),
-            offset_step=int(burn["step"]),
+            window_months=int(tiering["window_months"]),
+            review=str(tiering.get("review", "yearly")),
+            downgrade=str(tiering.get("downgrade", "one_step")),
+            offset_share=float(offset["max_share"]),
+            offset_min=int(offset["min_points"]),
+            offset_step=int(offset["step"]),
+            items=items,
+            points_day=int(burn["points_day"]["day_of_month"]),
+            points_day_factor=float(burn["points_day"]["price_factor"]),
             expiry_months=int(pol["expiry"]["months"]),
+            reminders=tuple(sorted((int(d) for d in pol["expiry"]["reminders"]), reverse=True)),
         )
+
+    @property
+    def offset_gate(self) -> int:
+        """Points a member must hold to think of a cash offset (the smallest one possible)."""
+        return max(self.offset_min, self.offset_step)
+
+    @property
+    def typical(self) -> float:
+        """Median points of the burn options: the stockpiling thresholds are multiples of it."""
+        return float(statistics.median([it.points for it in self.items] + [self.offset_gate]))
 
 
 @dataclass(eq=False)
@@ -136,31 +245,48 @@ class Member:
 
     join_day: int
     birth_month: int
-    lam: float  # BG/NBD purchase rate per day
     drop: float  # dropout probability after each purchase
     buy_p: float  # daily purchase probability (1 - exp(-lam * drop)) / drop
     nu: float  # Gamma-Gamma spend rate
+    valuation: float  # worth of a point to the member, as a share of its face value
+    flexible: bool  # buys more while points are about to expire
     checkin_p: float  # 0 for members without the habit
     share_p: float
-    threshold: int  # redeem at checkout once the balance reaches this
+    threshold: float  # stockpiling threshold: redeems readily once the balance passes it
     alive: bool = True
     tier: int = 0
     streak: int = 0
-    last_checkin: int = -10
+    last_checkin: int = NEVER
     profile_done: bool = False
     balance: int = 0
     buckets: deque[list[int]] = field(default_factory=deque)  # [month earned, points], FIFO
     qualifying: dict[int, int] = field(default_factory=dict)  # month -> qualifying points
+    qual_total: int = 0  # qualifying points in the window
+    qual_month: int = NEVER  # the month ``qual_total`` is current to
     earned_today: int = 0
     shared_today: int = 0
+    last_redeem: int = NEVER
+    pressure_until: int = NEVER  # an expiry reminder presses the member until this day
+    reminded_on: int = NEVER
+    returns: list[tuple[int, float, int]] = field(default_factory=list)  # (day, amount, points)
     issued: int = 0
     burned: int = 0
     expired: int = 0
+    reversed: int = 0
     orders: int = 0
     gmv: float = 0.0
+    refunded_gmv: float = 0.0
+    incentive_gmv: float = 0.0
     checkins: int = 0
     shares: int = 0
+    profiles: int = 0
     offsets: int = 0
+    redemptions: int = 0
+    refused: int = 0  # burns the member asked for and could not make
+    refunds: int = 0
+    reminders: int = 0
+    wakes: int = 0
+    churns: int = 0
 
 
 class NaiveWorld:
@@ -179,19 +305,54 @@ class NaiveWorld:
         self.setup = setup if setup is not None else Setup.from_toml()
         self.member_days = 0
         self.rng = random.Random(seed)
-        self.baseline = BaselineParams()
-        self.traits = Traits()
-        self.checkout_share = RedemptionModel().checkout_share
+        self.baseline = self.setup.baseline
+        self.traits = self.setup.traits
+        self.b = self.setup.behaviour
+        r = self.rules
+        self.typical = r.typical
+        self.cheapest = min(it.points for it in r.items)
+        self.stock = [it.stock for it in r.items]
+        self.prices = [it.points for it in r.items]
+        self.points_day_prices = [
+            math.ceil(it.points * r.points_day_factor - EPS) for it in r.items
+        ]
+        top = len(r.tier_names) - 1
+        self.tier_rank = [i / max(top, 1) for i in range(top + 1)]
+        self.lift_bound = self._lift_bound()
+        self.earned = dict.fromkeys(EARN_RULES, 0)  # points issued by rule, campaign included
         self.env = simpy.Environment()
         self.month_of: list[int] = []  # calendar, filled for the days run
         self.month_of_year: list[int] = []
-        self.year_end: list[bool] = []
+        self.review_day: list[bool] = []
+        self.points_day: list[bool] = []
+        self.reminders_on: list[tuple[tuple[int, int], ...]] = []  # (days before, month expiring)
         self.members: list[Member] = []
         for _ in range(members):
-            self._add(self._new_member(-self.rng.randrange(self.setup.tenure_days + 1)))
+            tenure = self.rng.randrange(self.setup.tenure_days) if self.setup.tenure_days else 0
+            self._add(self._new_member(-tenure))
         self.joins_per_day = self.setup.joins_per_member_day * members
         if self.joins_per_day > 0:
             self.env.process(self._joins())
+
+    def _lift_bound(self) -> float:
+        """The largest factor the loyalty responses can put on anyone's purchase rate (the
+        new-member campaign runs every day): members whose uniform is above ``buy_p`` times
+        this cannot buy, so their lifts need not be worked out."""
+        b, r = self.b, self.rules
+        bound = 1.0
+        rr = b.reward_response
+        if rr.enabled:
+            boost = max(m * d for m, d in zip(r.tier_multipliers, r.tier_birthday, strict=True))
+            extra = r.points_per_unit * max(r.tier_values) * boost * (r.new_member_multiplier - 1)
+            if extra > 0:
+                bound = 1.0 + rr.elasticity * extra + rr.salience
+        if b.goal_gradient.enabled:
+            bound *= 1.0 + b.goal_gradient.g
+        if b.expiry_pressure.enabled:
+            bound *= 1.0 + b.expiry_pressure.buy_lift
+        if b.redemption_halo.enabled:
+            bound *= 1.0 + b.redemption_halo.lift
+        return bound
 
     def _add(self, m: Member) -> None:
         self.members.append(m)
@@ -209,27 +370,38 @@ class NaiveWorld:
         drop = rng.betavariate(bp.a, bp.b)
         buy_p = min(1.0, lam, -math.expm1(-lam * drop) / drop) if drop > 0 else min(lam, 1.0)
         habit = rng.random() < tr.checkin_share
-        median = tr.threshold_multiple * self.rules.offset_min
+        factor = tr.threshold_multiple * math.exp(tr.threshold_sigma * rng.gauss(0.0, 1.0))
         return Member(
             join_day=join_day,
             birth_month=rng.randint(1, 12),
-            lam=lam,
             drop=drop,
             buy_p=buy_p,
             nu=rng.gammavariate(bp.q, 1.0 / bp.gamma),
+            valuation=rng.betavariate(tr.valuation_a, tr.valuation_b),
+            flexible=rng.random() < tr.flexible_share,
             checkin_p=rng.betavariate(tr.checkin_a, tr.checkin_b) if habit else 0.0,
-            share_p=rng.gammavariate(0.5, tr.share_rate / 0.5),
-            threshold=round(rng.lognormvariate(math.log(median), tr.threshold_sigma)),
+            share_p=rng.gammavariate(0.5, tr.share_rate / 0.5) if tr.share_rate else 0.0,
+            threshold=max(factor * self.typical, 1.0),
         )
 
     def run(self, days: int) -> None:
         """Simulate ``days`` more days (every member, every day)."""
         first = len(self.month_of)
+        review_months = {"monthly": range(1, 13), "quarterly": (3, 6, 9, 12), "yearly": (12,)}
+        months = review_months[self.rules.review]
         for d in range(first, first + days + 1):
             date = self.setup.start + dt.timedelta(days=d)
+            month_end = (date + dt.timedelta(days=1)).day == 1
             self.month_of.append(date.year * 12 + date.month - 1)
             self.month_of_year.append(date.month)
-            self.year_end.append(date.month == 12 and date.day == 31)
+            self.review_day.append(month_end and date.month in months)
+            self.points_day.append(date.day == self.rules.points_day)
+            targets = []
+            for before in self.rules.reminders:
+                target = date + dt.timedelta(days=before)
+                if (target + dt.timedelta(days=1)).day == 1:  # points expire at month ends
+                    targets.append((before, target.year * 12 + target.month - 1))
+            self.reminders_on.append(tuple(targets))
         self.env.run(until=first + days)
 
     def _life(self, m: Member) -> Generator[simpy.Event, Any, None]:
@@ -243,55 +415,197 @@ class NaiveWorld:
     def member_day(self, m: Member, day: int) -> None:
         rng, rules = self.rng, self.rules
         month = self.month_of[day]
-        # 1. expiry: a bucket earned in month k expires after the end of month k + months
-        while m.buckets and m.buckets[0][0] + rules.expiry_months < month:
+        self.open_day(m, day, month)
+        # decide, on the balance and tier the day opened with
+        bal, tier = m.balance, m.tier
+        amount = self.shop(m, day, bal, tier) if m.alive else 0.0
+        checkin = share = profile = offset = False
+        item = -1
+        if m.alive:
+            checkin = m.checkin_p > 0.0 and self.checks_in(m, day)
+            if self.b.activity.enabled:
+                share = rng.random() < m.share_p
+                profile = not m.profile_done and rng.random() < self.traits.profile_rate
+            if bal >= self.cheapest and self.b.redemption.enabled:
+                item = self.choose_redemption(m, day, bal, tier)
+        if amount and bal >= rules.offset_gate and self.b.redemption.enabled:
+            offset = rng.random() < self.b.redemption.checkout_share * self.logistic(m, bal)
+        # apply: earn in arrival order, refunds due, then burns
+        if amount:
+            self.purchase(m, day, month, tier, amount)
+        if checkin:
+            m.streak = m.streak + 1 if m.last_checkin == day - 1 else 1
+            m.last_checkin = day
+            m.checkins += 1
+            pos = (m.streak - 1) % len(rules.streak_points) + 1
+            pts = rules.streak_points[pos - 1]
+            if pos == rules.bonus_day:
+                pts += rules.bonus_points
+            self.award(m, day, month, tier, "checkin", pts)
+        if share:
+            m.shares += 1
+            self.award(m, day, month, tier, "share", rules.share_points)
+        if profile:
+            m.profile_done = True
+            m.profiles += 1
+            self.award(m, day, month, tier, "profile", rules.profile_points)
+        if m.returns:
+            self.refunds_due(m, day, month)
+        if offset:
+            self.cash_offset(m, day, tier, amount)
+        if item >= 0:
+            self.redeem(m, day, item)
+        # close the day: tier review, expiry reminders
+        if self.review_day[day]:
+            self.review(m)
+        targets = self.reminders_on[day]
+        if targets:
+            self.remind(m, day, targets)
+
+    def open_day(self, m: Member, day: int, month: int) -> None:
+        """Expiry, the qualifying window, the daily counters, and a dormant member's return."""
+        # a bucket earned in month k expires after the end of month k + months
+        while m.buckets and m.buckets[0][0] + self.rules.expiry_months < month:
             _, pts = m.buckets.popleft()
             m.balance -= pts
             m.expired += pts
+        if m.qual_month != month:
+            oldest = month - self.rules.window_months
+            for k in [k for k in m.qualifying if k <= oldest]:
+                m.qual_total -= m.qualifying.pop(k)
+            m.qual_month = month
         m.earned_today = m.shared_today = 0
-        if m.alive:
-            # 2. earn: check-in, shares, profile, purchase (in arrival order)
-            if m.checkin_p > 0.0:
-                pull = 1.0 + 0.2 * min(m.streak, 7) / 7 if m.last_checkin == day - 1 else 1.0
-                if rng.random() < m.checkin_p * pull:
-                    m.streak = m.streak + 1 if m.last_checkin == day - 1 else 1
-                    m.last_checkin = day
-                    m.checkins += 1
-                    pos = (m.streak - 1) % len(rules.streak_points) + 1
-                    pts = rules.streak_points[pos - 1]
-                    if pos == rules.bonus_day:
-                        pts += rules.bonus_points
-                    self.award(m, day, month, "checkin", pts)
-            if rng.random() < m.share_p:
-                for _ in range(rng.randint(1, 6)):
-                    m.shares += 1
-                    self.award(m, day, month, "share", rules.share_points)
-            if not m.profile_done and rng.random() < self.traits.profile_rate:
-                m.profile_done = True
-                self.award(m, day, month, "profile", rules.profile_points)
-            if rng.random() < m.buy_p:
-                amount = rng.gammavariate(self.baseline.p, 1.0 / m.nu) * self.setup.currency_scale
-                m.orders += 1
-                m.gmv += amount
-                cat = rules.high_margin if rng.random() < self.setup.high_margin_share else 1.0
-                base = math.floor(amount * rules.points_per_unit * cat + EPS)
-                self.award(m, day, month, "purchase", base)
-                # 3. burn: cash offset at checkout once the balance passes the threshold
-                if m.balance >= m.threshold and rng.random() < self.checkout_share:
-                    self.cash_offset(m, amount)
-                if rng.random() < m.drop:
-                    m.alive = False
-        # 4. end of day: the year-end tier review (upgrades happen as points come in)
-        if self.year_end[day]:
-            self.review(m, month)
+        react = self.b.reactivation
+        if (
+            not m.alive
+            and m.reminded_on == day - 1
+            and react.enabled
+            and self.rng.random() < react.reminder
+        ):
+            m.alive = True
+            m.wakes += 1
 
-    def award(self, m: Member, day: int, month: int, rule: str, base: int) -> None:
+    def progress(self, m: Member, bal: int, tier: int) -> float:
+        """Share of the way done towards the nearer goal: the member's threshold (next reward)
+        or the next tier."""
+        reward = min(bal / m.threshold, 1.0)
+        thresholds = self.rules.tier_thresholds
+        if tier + 1 < len(thresholds):
+            reward = max(reward, min(m.qual_total / max(thresholds[tier + 1], 1.0), 1.0))
+        return min(max(reward, 0.0), 1.0)
+
+    def logistic(self, m: Member, bal: int) -> float:
+        """The stockpiling curve: how ready the member is to spend points at this balance."""
+        x = self.b.redemption.steepness * (bal / m.threshold - 1.0)
+        return 1.0 / (1.0 + math.exp(-x))
+
+    def shop(self, m: Member, day: int, bal: int, tier: int) -> float:
+        """Whether the member buys today (0.0: no) and for how much; may drop out after."""
+        rng, b = self.rng, self.b
+        u = rng.random()
+        p = m.buy_p
+        if u >= p * self.lift_bound:
+            return 0.0
+        progress = self.progress(m, bal, tier)
+        pm = min(p * self.lift(m, day, tier, progress), 1.0)
+        if u >= pm:
+            return 0.0
+        amount = rng.gammavariate(self.baseline.p, 1.0 / m.nu) * self.baseline.currency_scale
+        m.incentive_gmv += (1.0 - p / pm) * amount
+        drop = m.drop
+        sc = b.switching_cost
+        if sc.enabled:
+            drop *= (1.0 - sc.balance * progress) * (1.0 - sc.tier * self.tier_rank[tier])
+        if rng.random() < drop:
+            m.alive = False
+            m.churns += 1
+        returns = b.returns
+        if returns.enabled and rng.random() < returns.rate:
+            when = day + 1 + math.floor(rng.random() * returns.window_days)
+            m.returns.append((when, amount, -1))  # its points are known once it is earned
+        return amount
+
+    def lift(self, m: Member, day: int, tier: int, progress: float) -> float:
+        """The loyalty responses' factor on the member's purchase rate today."""
+        b, rules = self.b, self.rules
+        val = m.valuation
+        pressed = m.pressure_until >= day
+        lift = 1.0
+        if b.goal_gradient.enabled:
+            lift *= 1.0 + b.goal_gradient.g * val * progress
+        if b.expiry_pressure.enabled and m.flexible and pressed:
+            lift *= 1.0 + b.expiry_pressure.buy_lift
+        halo = b.redemption_halo
+        if halo.enabled:
+            lift *= 1.0 + halo.lift * val * math.exp(-max(day - m.last_redeem, 0) / halo.days)
+        rr = b.reward_response
+        if rr.enabled and day - m.join_day < rules.new_member_days:  # in the campaign
+            tier_f = rules.tier_multipliers[tier]
+            if m.birth_month == self.month_of_year[day]:
+                tier_f *= rules.tier_birthday[tier]
+            extra = rules.points_per_unit * rules.tier_values[tier] * tier_f
+            extra *= rules.new_member_multiplier - 1.0
+            if extra > 0:
+                strength = (rr.elasticity * extra + rr.salience) * val
+                decay = math.exp(-(day - max(m.join_day, 0)) / rr.decay_days)
+                pressure = 1.0 if pressed else progress
+                lift *= 1.0 + strength * decay * (1.0 - rr.pressure_damping * pressure)
+        return lift
+
+    def checks_in(self, m: Member, day: int) -> bool:
+        habit = self.b.checkin
+        if not habit.enabled:
+            return False
+        streak = m.streak if m.last_checkin == day - 1 else 0
+        p = min(m.checkin_p * (1.0 + habit.streak_pull * min(streak, 7) / 7.0), 0.98)
+        return self.rng.random() < p
+
+    def choose_redemption(self, m: Member, day: int, bal: int, tier: int) -> int:
+        """The catalogue item the member asks for today (-1: none)."""
+        rp = self.b.redemption
+        u = self.rng.random()
+        pressed = m.pressure_until >= day
+        points_day = self.points_day[day]
+        day_lift = 1.0 + rp.points_day_lift if points_day else 1.0
+        if u >= rp.max_daily * day_lift and not pressed:
+            return -1  # above the highest probability possible: no need for the curve
+        p = min(rp.max_daily * self.logistic(m, bal) * day_lift + rp.expiry_lift * pressed, 1.0)
+        if u >= p:
+            return -1
+        prices = self.points_day_prices if points_day else self.prices
+        choices = [
+            (i, it.weight)
+            for i, it in enumerate(self.rules.items)
+            if prices[i] <= bal and it.min_tier <= tier and self.stock[i] != 0
+        ]
+        if not choices:
+            return -1
+        pick = self.rng.random() * sum(w for _, w in choices)
+        for i, w in choices:
+            pick -= w
+            if pick < 0:
+                return i
+        return choices[-1][0]
+
+    def purchase(self, m: Member, day: int, month: int, tier: int, amount: float) -> None:
+        rules = self.rules
+        m.orders += 1
+        m.gmv += amount
+        cat = rules.high_margin if self.rng.random() < self.setup.high_margin_share else 1.0
+        base = math.floor(amount * rules.points_per_unit * cat + EPS)
+        pts = self.award(m, day, month, tier, "purchase", base)
+        if m.returns and m.returns[-1][2] < 0:  # the return drawn for this order
+            when, value, _ = m.returns[-1]
+            m.returns[-1] = (when, value, pts)
+
+    def award(self, m: Member, day: int, month: int, tier: int, rule: str, base: int) -> int:
+        """Points for one event: multipliers, caps, lots, qualifying, upgrades. Returns them."""
         rules = self.rules
         mult = 1.0
         if rule == "purchase":
-            mult = rules.tier_multipliers[m.tier]
+            mult = rules.tier_multipliers[tier]
             if m.birth_month == self.month_of_year[day]:
-                mult *= rules.tier_birthday[m.tier]
+                mult *= rules.tier_birthday[tier]
         if day - m.join_day < rules.new_member_days and rule in rules.new_member_rules:
             mult *= rules.new_member_multiplier
         pts = math.floor(base * mult + EPS)
@@ -299,38 +613,46 @@ class NaiveWorld:
             pts = min(pts, rules.share_daily_cap - m.shared_today)
         pts = min(pts, rules.daily_cap - m.earned_today)
         if pts <= 0:
-            return
+            return 0
         if rule == "share":
             m.shared_today += pts
         m.earned_today += pts
         m.issued += pts
+        self.earned[rule] += pts
         m.balance += pts
         if m.buckets and m.buckets[-1][0] == month:
             m.buckets[-1][1] += pts
         else:
             m.buckets.append([month, pts])
         m.qualifying[month] = m.qualifying.get(month, 0) + pts
+        m.qual_total += pts
         top = len(rules.tier_thresholds) - 1
-        if m.tier < top:
-            total = self.qualifying(m, month)
-            while m.tier < top and total >= rules.tier_thresholds[m.tier + 1]:
-                m.tier += 1
+        while m.tier < top and m.qual_total >= rules.tier_thresholds[m.tier + 1]:
+            m.tier += 1
+        return pts
 
-    def qualifying(self, m: Member, month: int) -> int:
-        oldest = month - self.rules.window_months
-        return sum(v for k, v in m.qualifying.items() if k > oldest)
-
-    def cash_offset(self, m: Member, amount: float) -> None:
-        rules = self.rules
-        most = math.floor(rules.offset_share * amount / rules.tier_values[m.tier] + EPS)
-        pts = min(most, m.balance) // rules.offset_step * rules.offset_step
-        if pts < rules.offset_min:
+    def refunds_due(self, m: Member, day: int, month: int) -> None:
+        """Returned orders: their points come back off the balance (at most the balance)."""
+        due = [r for r in m.returns if r[0] <= day]
+        if not due:
             return
-        m.offsets += 1
+        m.returns = [r for r in m.returns if r[0] > day]
+        for _, amount, pts in due:
+            m.refunds += 1
+            m.refunded_gmv += amount
+            take = min(pts, max(m.balance, 0))
+            if take <= 0:
+                continue
+            self.debit(m, take)
+            m.reversed += take
+            m.qualifying[month] = m.qualifying.get(month, 0) - take
+            m.qual_total -= take
+
+    def debit(self, m: Member, pts: int) -> None:
+        """Take points off the balance, oldest-expiring bucket first."""
         m.balance -= pts
-        m.burned += pts
         left = pts
-        while left:  # oldest-expiring bucket first
+        while left:
             bucket = m.buckets[0]
             take = min(left, bucket[1])
             bucket[1] -= take
@@ -338,12 +660,54 @@ class NaiveWorld:
             if bucket[1] == 0:
                 m.buckets.popleft()
 
-    def review(self, m: Member, month: int) -> None:
-        oldest = month - self.rules.window_months
-        m.qualifying = {k: v for k, v in m.qualifying.items() if k > oldest}
-        total = sum(m.qualifying.values())
-        target = sum(1 for t in self.rules.tier_thresholds[1:] if total >= t)
-        m.tier = max(m.tier - 1, target) if target < m.tier else target
+    def cash_offset(self, m: Member, day: int, tier: int, amount: float) -> None:
+        rules = self.rules
+        most = math.floor(rules.offset_share * amount / rules.tier_values[tier] + EPS)
+        pts = min(most, m.balance) // rules.offset_step * rules.offset_step
+        if pts < max(rules.offset_min, 1):
+            m.refused += 1
+            return
+        self.debit(m, pts)
+        m.offsets += 1
+        m.burned += pts
+        m.last_redeem = day
+
+    def redeem(self, m: Member, day: int, item: int) -> None:
+        need = (self.points_day_prices if self.points_day[day] else self.prices)[item]
+        stock = self.stock[item]
+        if m.balance < need or stock == 0:
+            m.refused += 1
+            return
+        if stock is not None:
+            self.stock[item] = stock - 1
+        self.debit(m, need)
+        m.redemptions += 1
+        m.burned += need
+        m.last_redeem = day
+
+    def review(self, m: Member) -> None:
+        """The scheduled tier review on the qualifying points of the window."""
+        rules = self.rules
+        target = sum(1 for t in rules.tier_thresholds[1:] if m.qual_total >= t)
+        if target >= m.tier or rules.downgrade == "recompute":
+            m.tier = target
+        elif rules.downgrade == "one_step":
+            m.tier = max(m.tier - 1, target)
+
+    def remind(self, m: Member, day: int, targets: tuple[tuple[int, int], ...]) -> None:
+        """Expiry reminders: ``before`` days ahead of the end of a month in which some of the
+        member's points expire. They press the member and may wake a dormant one tomorrow."""
+        horizon = self.b.redemption.horizon_days
+        for before, expiring in targets:
+            earned = expiring - self.rules.expiry_months
+            for k, _ in m.buckets:  # oldest first
+                if k >= earned:
+                    if k == earned:
+                        m.reminders += 1
+                        m.reminded_on = day
+                        if before <= horizon:
+                            m.pressure_until = max(m.pressure_until, day + before)
+                    break
 
 
 def run_naive(members: int, days: int, seed: int) -> dict[str, Any]:
@@ -359,6 +723,10 @@ def run_naive(members: int, days: int, seed: int) -> dict[str, Any]:
     tiers = [0] * len(rules.tier_names)
     for m in ms:
         tiers[m.tier] += 1
+
+    def total(name: str) -> int:
+        return int(sum(getattr(m, name) for m in ms))
+
     return {
         "members": members,
         "members_at_end": len(ms),
@@ -366,15 +734,26 @@ def run_naive(members: int, days: int, seed: int) -> dict[str, Any]:
         "member_days": world.member_days,
         "seconds": seconds,
         "member_days_per_s": world.member_days / seconds if seconds > 0 else float("inf"),
-        "orders": sum(m.orders for m in ms),
+        "orders": total("orders"),
         "gmv": round(sum(m.gmv for m in ms), 2),
-        "checkins": sum(m.checkins for m in ms),
-        "shares": sum(m.shares for m in ms),
-        "cash_offsets": sum(m.offsets for m in ms),
-        "points_issued": sum(m.issued for m in ms),
-        "points_burned": sum(m.burned for m in ms),
-        "points_expired": sum(m.expired for m in ms),
-        "points_outstanding": sum(m.balance for m in ms),
+        "incentive_gmv": round(sum(m.incentive_gmv for m in ms), 2),
+        "refunded_gmv": round(sum(m.refunded_gmv for m in ms), 2),
+        "checkins": total("checkins"),
+        "shares": total("shares"),
+        "profiles": total("profiles"),
+        "cash_offsets": total("offsets"),
+        "redemptions": total("redemptions"),
+        "burns_refused": total("refused"),
+        "refunds": total("refunds"),
+        "reminders": total("reminders"),
+        "wakes": total("wakes"),
+        "churned": total("churns"),
+        "points_issued": total("issued"),
+        "points_burned": total("burned"),
+        "points_expired": total("expired"),
+        "points_reversed": total("reversed"),
+        "points_outstanding": total("balance"),
+        "points_by_rule": dict(world.earned),
         "alive": sum(m.alive for m in ms),
         "tiers": dict(zip(rules.tier_names, tiers, strict=True)),
     }
