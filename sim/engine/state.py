@@ -112,6 +112,9 @@ class MemberState:
         result: I64 = self.acct[:, 2].copy()  # Account.AVAILABLE
         return result
 
+    def copy(self) -> MemberState:
+        return MemberState(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
+
     def take(self, idx: I64) -> MemberState:
         """A new state holding members ``idx`` (copies)."""
         return MemberState(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})

@@ -88,7 +88,7 @@ class Book:
     def rebase(self) -> None:
         """Take the current state as the persisted one (after :func:`persist`)."""
         ps = self.state.program
-        self.before = self.state.copy().members
+        self.before = self.state.members.copy()
         self.before_expiry = slot_expiry(self.cp.expiry, ps.expired_through)
         self.before_pending = _pending_sig(ps.pending, len(self.ids))
         self.before_bids = _bids_sig(ps.bids, len(self.ids))
@@ -236,7 +236,7 @@ def load(
         state=state,
         full=member_ids is None,
         state_version=int(prog.state_version),
-        before=state.copy().members,
+        before=ms.copy(),
         before_expiry=slot_expiry(cp.expiry, expired_through),
         before_pending=_pending_sig(pend, len(ids)),
         before_bids=_bids_sig(bids, len(ids)),
