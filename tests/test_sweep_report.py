@@ -18,6 +18,8 @@ import pytest
 from matplotlib.figure import Figure
 
 import sim.sweep.figures
+import sim.sweep.parameter_figures
+import sim.sweep.tradeoff_figures
 from sim.report.figures import Chart
 from sim.sweep.report import MAX_ROWS, _points_table, render_sweep_report, write_sweep_report
 from sim.sweep.result import FIGURE_METRICS, Best, Bound, ParamInfo, SweepAnalysis
@@ -163,7 +165,8 @@ def make_analysis(
 def small_figures(monkeypatch: pytest.MonkeyPatch) -> None:
     """Three metrics a figure instead of ten: the figures are drawn as the report draws them,
     in a third of the time."""
-    monkeypatch.setattr(sim.sweep.figures, "FIGURE_METRICS", ("cost_ratio", "retention_365", "roi"))
+    for module in (sim.sweep.parameter_figures, sim.sweep.tradeoff_figures):
+        monkeypatch.setattr(module, "FIGURE_METRICS", ("cost_ratio", "retention_365", "roi"))
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from sim.files import write_text_atomic
 from sim.metrics.summary import format_value
 from sim.report.figures import Chart
 from sim.report.html import CSS, _band_text, _label, figures_html
-from sim.sweep.figures import build_sweep_charts, flags, param_text, short_value
+from sim.sweep.display import flags, param_text, short_value
+from sim.sweep.figures import build_sweep_charts
 from sim.sweep.result import SweepAnalysis
 
 __all__ = ["MAX_ROWS", "render_sweep_report", "write_sweep_report"]
