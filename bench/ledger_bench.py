@@ -119,7 +119,10 @@ def main() -> None:
         for writers in (1, 8):
             tps = pgbench_tps(server, writers, args.seconds, args.scale)
             figures[f"pgbench_tps_{writers}"] = round(tps, 1)
-            print(f"pgbench TPC-B, {writers} client(s): {tps:,.0f} tps")
+            print(
+                f"pgbench TPC-B, {writers} client(s): {tps:,.0f} tps,"
+                f" {1000 * writers / tps:.2f} ms a transaction"
+            )
             for backend in ("sqlite", "postgresql"):
                 for batch in (1, args.batch):
                     name = f"b{writers}_{batch}_{backend}"
@@ -132,9 +135,11 @@ def main() -> None:
                     key = f"{backend}_{writers}w_batch{batch}"
                     figures[key] = round(rate, 1)
                     ratio = rate / tps
+                    latency = 1000 * writers * batch / rate  # ms a request, as a writer sees it
                     print(
                         f"  ledger {backend:10s} {writers} writer(s), {batch:3d} event(s) a "
-                        f"request: {rate:8,.0f} events/s ({ratio:.2f} x pgbench tps)"
+                        f"request: {rate:8,.0f} events/s ({ratio:.2f} x pgbench tps),"
+                        f" {latency:5.1f} ms a request"
                     )
             figures[f"postgresql_{writers}w_vs_pgbench"] = round(
                 figures[f"postgresql_{writers}w_batch1"] / tps, 3
