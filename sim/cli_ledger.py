@@ -20,7 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from sim.cli_policy import _load, _set_option
 from sim.ledger import EventIn, Ledger, LedgerError, NewMember, parse_money
-from sim.policy import ACTIONS, PolicyError
+from sim.ledger.requests import event_kind
+from sim.policy import PolicyError
 
 F = TypeVar("F", bound=Callable[..., Any])
 _FILE = click.Path(dir_okay=False, path_type=Path)
@@ -180,8 +181,7 @@ def record(
     """Record an event of KIND (purchase, refund, checkin, share, review, login, course,
     profile, referral, investment, ...) for a member."""
     with _errors():
-        if kind in ACTIONS:
-            kind, name = "action", kind
+        kind, name = event_kind(kind, name)
         fields: dict[str, Any] = {
             "amount": _money(amount, "--amount"),
             "quantity": quantity,
@@ -307,6 +307,34 @@ def lots(db: str, member: str) -> None:
     with _errors():
         frame = Ledger(db).lots(member)
         click.echo(frame.to_string(index=False) if len(frame) else "no points")
+
+
+@ledger.command()
+@_db
+@click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
+@click.option(
+    "--lenient",
+    is_flag=True,
+    help="Record a burn the engine refuses with its status instead of refusing it.",
+)
+def feed(db: str, file: Any, lenient: bool) -> None:
+    """Record a stream of events, one JSON object a line from FILE (default: standard input),
+    answering each on standard output in the same order as soon as it is committed. Events
+    arriving together commit together. Exits 1 if any line was refused."""
+    from sim.ledger.feed import feed as run_feed
+
+    with _errors():
+        source = "<stdin>" if file.name == "<stdin>" else file.name
+        rep = run_feed(Ledger(db), file, click.echo, source=source, strict=not lenient)
+        rate = rep.lines / rep.seconds if rep.seconds else 0.0
+        click.echo(
+            f"fed {rep.lines} event(s): {rep.recorded} recorded, {rep.duplicates} already "
+            f"recorded, {rep.refused} refused; {rep.transactions} transaction(s) in "
+            f"{rep.seconds:.2f} s ({rate:,.0f} events/s)",
+            err=True,
+        )
+    if rep.refused:
+        raise SystemExit(1)
 
 
 @ledger.command("import")

@@ -213,6 +213,14 @@ def snapshot(engine: Engine) -> dict[str, pd.DataFrame]:
     return out
 
 
+def assert_same_ledgers(got: Engine, want: Engine) -> None:
+    """Both ledgers hold the same :func:`snapshot`, table by table."""
+    a, b = snapshot(got), snapshot(want)
+    assert list(a) == list(b)
+    for name in b:
+        pd.testing.assert_frame_equal(a[name], b[name], obj=f"table {name}")
+
+
 SNAPSHOT_TABLES = (
     t.clock,
     t.programs,

@@ -46,7 +46,9 @@ def test_ledger_bench_prints_its_figures_as_json() -> None:
         for backend in ("sqlite", "postgresql"):
             assert figures[f"{backend}_{writers}w_batch1"] > 0
             assert figures[f"{backend}_{writers}w_batch5"] > 0
-        assert figures[f"postgresql_{writers}w_vs_pgbench"] > 0
+            assert figures[f"{backend}_{writers}w_stream"] > 0
+        for mode in ("batch1", "batch5", "stream"):
+            assert figures[f"postgresql_{writers}w_{mode}_vs_pgbench"] > 0
 
 
 @pytest.mark.slow

@@ -94,6 +94,12 @@ def parse_money(text: str, what: str) -> int:
     return int(micros)
 
 
+def event_kind(kind: str, name: str) -> tuple[str, str]:
+    """``(kind, name)`` of an event given as callers name it: an action's own name
+    (``share``, ``review`` ...) stands for kind ``action`` of that name."""
+    return ("action", kind) if kind in ACTIONS else (kind, name)
+
+
 def check(ev: EventIn, where: str) -> None:
     """Refuse an event whose fields are of the wrong kind or range; ``where`` names it."""
     if ev.kind not in KINDS:
