@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import time
 import traceback
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,10 +27,14 @@ from sqlalchemy import Engine, func, select
 from sim.ledger import EventIn, EventOut, Ledger, LedgerError
 from sim.ledger import schema as t
 from sim.ledger.store import reading
+from sim.ledger.stream import EventStream
 from sim.policy import MICROS
 
 BARRIER_TIMEOUT = 300.0
 """Seconds a worker waits for the others to be ready (spawned interpreters import slowly)."""
+
+STREAM_WINDOW = 20
+"""Requests a streaming worker has sent and not yet seen answered, at most."""
 
 REFUSED = " refused: "
 """What the ledger's message for a refused burn holds (``events[0]: redeem x refused: ...``)."""
@@ -148,6 +154,53 @@ def mixed_worker(
             bought.append(
                 {"member": ev.member, "amount": ev.amount, "ref": ev.ref, "points": rec["points"]}
             )
+    seconds = time.perf_counter() - began
+    _write_json(out_path, {"worker": worker, "seconds": seconds, "records": records})
+
+
+def stream_worker(
+    url: str,
+    worker: int,
+    n_ops: int,
+    seed: np.random.SeedSequence,
+    mix: Mix,
+    barrier: Any,
+    out_path: Path,
+) -> None:
+    """Process body: as :func:`mixed_worker`, but the requests go through an
+    :class:`EventStream` without waiting for each other (up to ``STREAM_WINDOW`` awaiting
+    their answer), so they commit in groups; refunds are of purchases already answered."""
+    rng = np.random.default_rng(seed)
+    led = Ledger(url)
+    barrier.wait(BARRIER_TIMEOUT)
+    records: list[dict[str, Any]] = []
+    bought: list[dict[str, Any]] = []
+    waiting: deque[tuple[EventIn, Future[EventOut], float]] = deque()
+    began = time.perf_counter()
+
+    def answered(block: bool) -> None:
+        while waiting and (block or waiting[0][1].done()):
+            ev, fut, sent = waiting.popleft()
+            err = fut.exception()
+            rec = outcome(ev, None if err else fut.result(), err)
+            rec["at"], rec["took"] = sent - began, time.perf_counter() - sent
+            records.append(rec)
+            if ev.kind == "purchase" and rec["outcome"] == "ok" and rec["points"] > 0:
+                bought.append(
+                    {
+                        "member": ev.member,
+                        "amount": ev.amount,
+                        "ref": ev.ref,
+                        "points": rec["points"],
+                    }
+                )
+
+    with EventStream(led) as stream:
+        for i in range(n_ops):
+            answered(block=len(waiting) >= STREAM_WINDOW)
+            ev = _next_event(rng, mix, worker, i, bought)
+            waiting.append((ev, stream.submit(ev), time.perf_counter()))
+        answered(block=True)
     seconds = time.perf_counter() - began
     _write_json(out_path, {"worker": worker, "seconds": seconds, "records": records})
 

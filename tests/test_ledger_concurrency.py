@@ -21,7 +21,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from ledger_helpers import Mix, count_events, mixed_worker, read_records, same_id_worker
+from ledger_helpers import (
+    Mix,
+    count_events,
+    mixed_worker,
+    read_records,
+    same_id_worker,
+    stream_worker,
+)
 from sqlalchemy import func, select
 from world_helpers import POLICIES
 
@@ -87,19 +94,19 @@ def _errors(records: pd.DataFrame) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("worker", [mixed_worker, stream_worker], ids=["requests", "streams"])
 def test_concurrent_mixed_requests_lose_nothing_and_oversell_nothing(
-    db_url: str, tmp_path: Path
+    db_url: str, tmp_path: Path, worker: Any
 ) -> None:
+    """Each process sends its requests one at a time (``requests``), or through a stream
+    whose transactions carry several of them (``streams``)."""
     led = _ledger(db_url)
     mix = Mix(MEMBERS, ("coupon_1", "coupon_5", "free_shipping", "kitchen_towel"), LIMITED)
     seeds = np.random.SeedSequence(20260302).spawn(PROCESSES)
     outs = [tmp_path / f"worker{w}.json" for w in range(PROCESSES)]
     barrier = mp.get_context("spawn").Barrier(PROCESSES)
     began = time.perf_counter()
-    _run(
-        mixed_worker,
-        [(db_url, w, OPS, seeds[w], mix, barrier, outs[w]) for w in range(PROCESSES)],
-    )
+    _run(worker, [(db_url, w, OPS, seeds[w], mix, barrier, outs[w]) for w in range(PROCESSES)])
     seconds = time.perf_counter() - began
     rec = read_records(outs)
     busy = max(json.loads(p.read_text())["seconds"] for p in outs)
