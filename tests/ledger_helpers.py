@@ -127,6 +127,28 @@ def _next_event(
     return EventIn(member, "cash_offset", client_id=cid, amount=amount, quantity=wanted)
 
 
+class _Log:
+    """A worker's records (timed from the start of its run), and its purchases that earned
+    and are not yet refunded (what its refunds refer to)."""
+
+    def __init__(self) -> None:
+        self.began = time.perf_counter()
+        self.records: list[dict[str, Any]] = []
+        self.bought: list[dict[str, Any]] = []
+
+    def add(self, ev: EventIn, rec: dict[str, Any], sent: float) -> None:
+        rec["at"], rec["took"] = sent - self.began, time.perf_counter() - sent
+        self.records.append(rec)
+        if ev.kind == "purchase" and rec["outcome"] == "ok" and rec["points"] > 0:
+            self.bought.append(
+                {"member": ev.member, "amount": ev.amount, "ref": ev.ref, "points": rec["points"]}
+            )
+
+    def write(self, worker: int, out_path: Path) -> None:
+        seconds = time.perf_counter() - self.began
+        _write_json(out_path, {"worker": worker, "seconds": seconds, "records": self.records})
+
+
 def mixed_worker(
     url: str,
     worker: int,
@@ -141,21 +163,12 @@ def mixed_worker(
     rng = np.random.default_rng(seed)
     led = Ledger(url)
     barrier.wait(BARRIER_TIMEOUT)
-    records: list[dict[str, Any]] = []
-    bought: list[dict[str, Any]] = []  # this worker's purchases that earned, not yet refunded
-    began = time.perf_counter()
+    log = _Log()
     for i in range(n_ops):
-        ev = _next_event(rng, mix, worker, i, bought)
+        ev = _next_event(rng, mix, worker, i, log.bought)
         sent = time.perf_counter()
-        rec = _send(led, ev)
-        rec["at"], rec["took"] = sent - began, time.perf_counter() - sent
-        records.append(rec)
-        if ev.kind == "purchase" and rec["outcome"] == "ok" and rec["points"] > 0:
-            bought.append(
-                {"member": ev.member, "amount": ev.amount, "ref": ev.ref, "points": rec["points"]}
-            )
-    seconds = time.perf_counter() - began
-    _write_json(out_path, {"worker": worker, "seconds": seconds, "records": records})
+        log.add(ev, _send(led, ev), sent)
+    log.write(worker, out_path)
 
 
 def stream_worker(
@@ -173,36 +186,22 @@ def stream_worker(
     rng = np.random.default_rng(seed)
     led = Ledger(url)
     barrier.wait(BARRIER_TIMEOUT)
-    records: list[dict[str, Any]] = []
-    bought: list[dict[str, Any]] = []
+    log = _Log()
     waiting: deque[tuple[EventIn, Future[EventOut], float]] = deque()
-    began = time.perf_counter()
 
     def answered(block: bool) -> None:
         while waiting and (block or waiting[0][1].done()):
             ev, fut, sent = waiting.popleft()
             err = fut.exception()
-            rec = outcome(ev, None if err else fut.result(), err)
-            rec["at"], rec["took"] = sent - began, time.perf_counter() - sent
-            records.append(rec)
-            if ev.kind == "purchase" and rec["outcome"] == "ok" and rec["points"] > 0:
-                bought.append(
-                    {
-                        "member": ev.member,
-                        "amount": ev.amount,
-                        "ref": ev.ref,
-                        "points": rec["points"],
-                    }
-                )
+            log.add(ev, outcome(ev, None if err else fut.result(), err), sent)
 
     with EventStream(led) as stream:
         for i in range(n_ops):
             answered(block=len(waiting) >= STREAM_WINDOW)
-            ev = _next_event(rng, mix, worker, i, bought)
+            ev = _next_event(rng, mix, worker, i, log.bought)
             waiting.append((ev, stream.submit(ev), time.perf_counter()))
         answered(block=True)
-    seconds = time.perf_counter() - began
-    _write_json(out_path, {"worker": worker, "seconds": seconds, "records": records})
+    log.write(worker, out_path)
 
 
 def same_id_worker(

@@ -3,10 +3,11 @@
 A caller submits each event as it arrives and gets that event's own result (a
 :class:`~concurrent.futures.Future` of an :class:`~sim.ledger.EventOut`). One thread records
 them with :meth:`Ledger.record`: whatever arrived while a transaction was committing goes into
-the next one (group commit, the way TigerBeetle's clients batch requests), so a transaction
-carries more events as they arrive faster, and an event waits for at most the transaction in
-progress and its own. Nothing is held back waiting for company: a lone event is recorded at
-once.
+the next one (group commit; a TigerBeetle client likewise keeps one request in flight and
+queues what the application sends meanwhile, docs.tigerbeetle.com/reference/sessions), so a
+transaction carries more events as they arrive faster, and an event waits for at most the
+transaction in progress and its own. Nothing is held back waiting for company: a lone event is
+recorded at once.
 
 Events are recorded in arrival order. A group the ledger refuses (an unknown member, a
 redemption beyond the balance or the stock, a client id reused for another body ...) is split
