@@ -8,6 +8,7 @@ is a private one started here (tests/pg_server.py: fsync off, for both the ledge
 pgbench). The last printed line is a JSON object of the headline figures.
 
     .venv/bin/python bench/ledger_bench.py [--seconds S] [--members N] [--batch B] [--scale K]
+        [--writers N ...]
 """
 
 from __future__ import annotations
@@ -148,10 +149,13 @@ def main() -> None:
     ap.add_argument("--members", type=int, default=1000)
     ap.add_argument("--batch", type=int, default=50, help="events per request, batched runs")
     ap.add_argument("--scale", type=int, default=8, help="pgbench scale factor")
+    ap.add_argument(
+        "--writers", type=int, nargs="+", default=[1, 8], help="client counts (default: 1 8)"
+    )
     args = ap.parse_args()
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp, PostgresServer() as server:
-        for writers in (1, 8):
+        for writers in args.writers:
             tps = pgbench_tps(server, writers, args.seconds, args.scale)
             figures[f"pgbench_tps_{writers}"] = round(tps, 1)
             print(
