@@ -14,7 +14,9 @@ redemption beyond the balance or the stock, a client id reused for another body 
 in halves until each refused event stands alone: it gets its refusal and the others are
 recorded, still in order, so each event's outcome is the one it would have had sent alone after
 those before it. A failure that is not a refusal (the database went away) fails every event of
-the group; sending them again with the same client ids is safe.
+the group; sending them again with the same client ids is safe. Events still queued when the
+process ends without :meth:`EventStream.close` are not recorded (nor answered): nothing is
+half-written, and feeding them again records them.
 """
 
 from __future__ import annotations
