@@ -21,7 +21,7 @@ from sim.policy.base import (
     ReadOnly,
     Share,
 )
-from sim.sweep.spec import SweepSpec
+from sim.scenario.sweep_spec import SweepSpec
 
 MAX_DAYS = 3650
 

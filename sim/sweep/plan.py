@@ -27,7 +27,7 @@ from sim.metrics.schema import EXPERIMENT, SUMMARY
 from sim.policy.load import Problem, _problems
 from sim.scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario
 from sim.sweep.result import ParamInfo
-from sim.sweep.spec import Range, SweepSpec, parse_constraint
+from sim.scenario.sweep_spec import Range, SweepSpec, parse_constraint
 
 __all__ = ["Point", "RunTask", "SweepPlan", "metric_names", "plan_sweep"]
 
