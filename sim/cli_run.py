@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import functools
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from tqdm import tqdm
 
 from sim.files import write_text_atomic
+from sim.outputs import OutputError, OutputFolder, check_file, check_folder
 from sim.policy import policy_toml
 from sim.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
+
+if TYPE_CHECKING:
+    from sim.execute import Backend
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
@@ -35,6 +38,19 @@ OUT = click.option(
 """Options ``pointsim run`` and ``pointsim sweep`` share."""
 
 
+SCHEDULER = click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run on the dask.distributed cluster whose scheduler is at ADDRESS "
+    "(tcp://host:8786) instead of local processes; the tables are the same.",
+)
+FORCE = click.option(
+    "--force",
+    is_flag=True,
+    help="Write into --out even when it holds files pointsim did not write.",
+)
+
+
 def workers_option(what: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     return click.option(
         "--workers",
@@ -42,6 +58,31 @@ def workers_option(what: str) -> Callable[[Callable[..., None]], Callable[..., N
         default=None,
         help=f"Local processes running {what} (default: one per core).",
     )
+
+
+def output_folder(out: Path | None, name: str, force: bool) -> Path:
+    """The output folder, checked before anything runs (exit 1 naming the option)."""
+    target = out if out is not None else REPORTS / name
+    try:
+        check_folder(target, force=force, legacy=out is None)
+    except OutputError as err:
+        fail(str(err))
+    return target
+
+
+def backend(workers: int | None, scheduler: str | None) -> Backend:
+    """Local processes, or the Dask cluster at ``scheduler`` (exit 1 when unreachable)."""
+    from sim.execute import Backend, SchedulerError
+
+    try:
+        return Backend.choose(workers, scheduler)
+    except SchedulerError as err:
+        fail(f"--scheduler {err}")
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(1)
 
 
 @click.command()
@@ -52,7 +93,9 @@ def workers_option(what: str) -> Callable[[Callable[..., None]], Callable[..., N
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed of the scenario.")
 @SETS
 @OUT
+@FORCE
 @workers_option("replications")
+@SCHEDULER
 @click.option(
     "--export-events",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -68,15 +111,18 @@ def run(
     seed: int | None,
     sets: tuple[str, ...],
     out: Path | None,
+    force: bool,
     workers: int | None,
+    scheduler: str | None,
     export_events: Path | None,
     no_report: bool,
 ) -> None:
     """Simulate SCENARIO (default: scenarios/double_points.toml) and write OUT/metrics.parquet,
-    OUT/summary.json and OUT/report.html."""
-    from sim.metrics.summary import summarise, write_summary
+    OUT/summary.json and OUT/report.html. Every input and output is checked before anything
+    is simulated; outputs are moved into OUT only when all of them are written."""
+    from sim.metrics.summary import summarise
     from sim.report import write_report
-    from sim.runner import run_scenario, write_events, write_outputs
+    from sim.runner import RunFailed, run_scenario, write_events, write_tables
 
     began = time.perf_counter()
     if export_events is not None and export_events.suffix not in (".csv", ".parquet"):
@@ -96,39 +142,49 @@ def run(
         for problem in err.problems:
             click.echo(f"error: {problem}", err=True)
         raise SystemExit(1) from None
-    target = out if out is not None else REPORTS / scn.name
-    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    target = output_folder(out, scn.name, force)
+    if export_events is not None:
+        try:
+            check_file(export_events, option="--export-events")
+        except OutputError as err:
+            fail(str(err))
     reps = scn.spec.replications
-    with tqdm(total=reps, desc=scn.name, unit="replication", disable=None, leave=False) as bar:
-        result = run_scenario(
-            scn,
-            workers=n_workers,
-            export_events=export_events is not None,
-            on_done=lambda _r: bar.update(1),
-        )
+    with (
+        backend(workers, scheduler) as where,
+        tqdm(total=reps, desc=scn.name, unit="replication", disable=None, leave=False) as bar,
+    ):
+        try:
+            result = run_scenario(
+                scn,
+                backend=where,
+                export_events=export_events is not None,
+                on_done=lambda _r: bar.update(1),
+            )
+        except RunFailed as err:
+            fail(f"{scn.name}: {err}")
     spec = result.summary_spec()
     summary = summarise(result.tables, spec)
-    files: dict[str, Callable[[Path], None]] = {"summary.json": lambda p: write_summary(summary, p)}
-    for arm in scn.arms:  # exactly what ran: `pointsim ledger apply-policy` takes these files
-        files[f"policy.{arm.group}.toml"] = functools.partial(
-            write_text_atomic, text=policy_toml(arm.policy)
-        )
-    if not no_report:
-        files["report.html"] = lambda p: write_report(
-            result.tables,
-            summary,
-            spec,
-            p,
-            campaigns=[(f"{c[1]} ({c[0]})", c[2], c[3]) for c in result.campaigns],
-        )
-    write_outputs(result, target, files)
-    if export_events is not None:
-        write_events(result, export_events)
+    with OutputFolder(target) as folder:
+        write_tables(result.tables, folder.tmp)
+        summary.write(folder.path("summary.json"))
+        for arm in scn.arms:  # exactly what ran: `pointsim ledger apply-policy` takes these
+            write_text_atomic(folder.path(f"policy.{arm.group}.toml"), policy_toml(arm.policy))
+        if not no_report:
+            write_report(
+                result.tables,
+                summary,
+                spec,
+                folder.path("report.html"),
+                campaigns=[(f"{c[1]} ({c[0]})", c[2], c[3]) for c in result.campaigns],
+            )
+        if export_events is not None:
+            write_events(result, export_events)
+        folder.commit()
     seconds = time.perf_counter() - began
-    click.echo(summary.get("headline", ""))
+    click.echo(summary.headline)
     click.echo(
         f"{scn.name}: {reps} replication(s) x {len(scn.arms)} group(s), "
         f"{result.member_days:,} member-days in {seconds:.1f} s "
-        f"({result.member_days / seconds / 1e6:.2f} M member-days/s, {n_workers} worker(s)) "
+        f"({result.member_days / seconds / 1e6:.2f} M member-days/s, {where.describe()}) "
         f"-> {target}"
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -11,8 +11,19 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from sim.cli_run import DAYS, MEMBERS, OUT, REPORTS, SETS, workers_option
+from sim.cli_run import (
+    DAYS,
+    FORCE,
+    MEMBERS,
+    OUT,
+    SCHEDULER,
+    SETS,
+    backend,
+    output_folder,
+    workers_option,
+)
 from sim.files import write_text_atomic
+from sim.outputs import OutputFolder
 from sim.policy.load import PolicyError, parse_override
 from sim.scenario import ScenarioError
 
@@ -48,13 +59,9 @@ def _overrides(**options: Any) -> dict[str, Any]:
 @click.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @OUT
+@FORCE
 @workers_option("the runs")
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="Run on the dask.distributed cluster whose scheduler is at ADDRESS "
-    "(tcp://host:8786) instead of local processes.",
-)
+@SCHEDULER
 @SETS
 @click.option(
     "--vary",
@@ -80,11 +87,23 @@ def _overrides(**options: Any) -> dict[str, Any]:
     "[sweep] table's constraints).",
 )
 @click.option("--group", help="Experiment group to analyse (default: the first treatment).")
-@click.option("--restart", is_flag=True, help="Discard OUT/runs/ and run every point again.")
+@click.option(
+    "--keep",
+    type=click.Choice(["metrics", "daily"]),
+    default="metrics",
+    show_default=True,
+    help="What each run keeps: its headline metrics (OUT/runs/), or its daily tables too "
+    "(OUT/daily/metrics/, by_rule/, retention/: one Parquet file per run, the columns of "
+    "pointsim run's tables), to look at a point over time without running it again.",
+)
+@click.option(
+    "--restart", is_flag=True, help="Discard OUT/runs/ (and OUT/daily/) and run every point again."
+)
 @click.option("--no-report", is_flag=True, help="Skip sweep.html.")
 def sweep(
     scenario: Path,
     out: Path | None,
+    force: bool,
     workers: int | None,
     scheduler: str | None,
     sets: tuple[str, ...],
@@ -98,6 +117,7 @@ def sweep(
     minimize: str | None,
     constraints: tuple[str, ...],
     group: str | None,
+    keep: str,
     restart: bool,
     no_report: bool,
 ) -> None:
@@ -105,7 +125,7 @@ def sweep(
     OUT/runs/, then write OUT/points.parquet, OUT/sweep.json and OUT/sweep.html. Started again,
     it skips the runs that finished. Exit code 3 when some runs failed."""
     from sim.sweep.analysis import analyse, analysis_json
-    from sim.sweep.execute import RunStore, SchedulerError, connect, execute
+    from sim.sweep.execute import RunStore, run_sweep
     from sim.sweep.plan import plan_sweep
 
     began = time.perf_counter()
@@ -127,22 +147,23 @@ def sweep(
         for problem in err.problems:
             click.echo(f"error: {problem}", err=True)
         raise SystemExit(1) from None
-    client = None
-    if scheduler is not None:
-        try:
-            client = connect(scheduler)
-        except SchedulerError as err:
-            click.echo(f"error: {err}", err=True)
-            raise SystemExit(1) from None
-    target = out if out is not None else REPORTS / plan.name
-    store = RunStore(target / "runs")
-    if restart and store.folder.is_dir():
-        for old in store.folder.glob("*.parquet"):
-            old.unlink()
-    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    target = output_folder(out, plan.name, force)
     tasks = plan.tasks()
     failures = 0
-    with tqdm(total=len(tasks), desc=plan.name, unit="run", disable=None, leave=False) as bar:
+    with (
+        backend(workers, scheduler) as where,
+        OutputFolder(target) as folder,
+        tqdm(total=len(tasks), desc=plan.name, unit="run", disable=None, leave=False) as bar,
+    ):
+        store = RunStore(target / "runs", "daily" if keep == "daily" else "metrics")
+        kept = ["runs", "daily"] if keep == "daily" else ["runs"]
+        if restart:
+            for old in ("runs", "daily"):
+                if (target / old).is_dir():
+                    shutil.rmtree(target / old)
+        elif keep == "metrics" and (target / "daily").is_dir():
+            kept.append("daily")  # kept by an earlier --keep daily: left as it is
+        folder.claim(kept)
 
         def started(todo: int, skipped: int) -> None:
             bar.update(skipped)
@@ -156,9 +177,7 @@ def sweep(
             bar.set_postfix(failed=failures, refresh=False)
 
         try:
-            report = execute(
-                tasks, store, workers=n_workers, client=client, on_start=started, on_run=finished
-            )
+            report = run_sweep(tasks, store, where, on_start=started, on_run=finished)
         except KeyboardInterrupt:
             done = len(list(store.folder.glob("*.parquet")))
             click.echo(
@@ -167,21 +186,17 @@ def sweep(
                 err=True,
             )
             raise SystemExit(130) from None
-        finally:
-            if client is not None:
-                client.close()
-    analysis = analyse(plan, store.read(tasks))
-    points_tmp = target / ".points.parquet.tmp"
-    analysis.points.to_parquet(points_tmp, index=False)
-    os.replace(points_tmp, target / "points.parquet")
-    write_text_atomic(
-        target / "sweep.json",
-        json.dumps(analysis_json(analysis, plan), indent=2, ensure_ascii=False) + "\n",
-    )
-    if not no_report:
-        from sim.sweep.report import write_sweep_report
+        analysis = analyse(plan, store.read(tasks))
+        analysis.points.to_parquet(folder.path("points.parquet"), index=False)
+        write_text_atomic(
+            folder.path("sweep.json"),
+            json.dumps(analysis_json(analysis, plan), indent=2, ensure_ascii=False) + "\n",
+        )
+        if not no_report:
+            from sim.sweep.report import write_sweep_report
 
-        write_sweep_report(analysis, target / "sweep.html")
+            write_sweep_report(analysis, folder.path("sweep.html"))
+        folder.commit(keep=kept)
     if analysis.best is not None:
         click.echo(analysis.best.text)
     seconds = time.perf_counter() - began

@@ -10,17 +10,16 @@ shocks cancel) and then averaged.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Hashable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.files import write_text_atomic
+from sim.health import Band, judge
+from sim.metrics.results import Comparison, Metric, PolicyRef, Stat, Summary, Window
 from sim.metrics.schema import (
     DAILY,
     EXPERIMENT,
@@ -41,7 +40,6 @@ __all__ = [
     "replication_metrics",
     "summarise",
     "t_interval",
-    "write_summary",
 ]
 
 KEYS = ["replication", "group"]
@@ -197,73 +195,65 @@ def t_interval(values: Sequence[float] | np.ndarray) -> dict[str, float | int | 
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "sd": sd, "n": n}
 
 
-def _status(st: Mapping[str, Any], band: tuple[float | None, float | None] | None) -> str | None:
-    mean = st["mean"]
-    if band is None or mean is None:
-        return None
-    low, high = band
-    if low is not None and mean < low:
-        return "low"
-    if high is not None and mean > high:
-        return "high"
-    return "ok"
+def _stat(values: pd.Series, metric: Headline) -> Stat:
+    return Stat(**t_interval(values.to_numpy(dtype=float)), unit=metric.unit, text=metric.text)
 
 
-def _entry(values: pd.Series, metric: Headline) -> dict[str, Any]:
-    return {**t_interval(values.to_numpy(dtype=float)), "unit": metric.unit, "text": metric.text}
+def _metric(values: pd.Series, metric: Headline, band: Band | None) -> Metric:
+    st = t_interval(values.to_numpy(dtype=float))
+    verdict = judge(st["mean"], st["ci_low"], st["ci_high"], band)
+    return Metric(
+        **st,
+        unit=metric.unit,
+        text=metric.text,
+        band=band,
+        status=None if verdict is None else verdict.status,
+        side=None if verdict is None else verdict.side,
+        certain=None if verdict is None else verdict.certain,
+    )
 
 
-def summarise(tables: RunTables, spec: SummarySpec) -> dict[str, Any]:
-    """The JSON-ready summary of one scenario and sweep point (see the module docstring).
-
-    NaN and infinities never appear: an undefined figure is ``None``."""
+def summarise(tables: RunTables, spec: SummarySpec) -> Summary:
+    """The summary of one scenario and sweep point (see the module docstring). An undefined
+    figure (a ratio over zero, an interval from one replication) is ``None``."""
     per_rep = replication_metrics(tables, spec)
-    metrics: dict[str, dict[str, Any]] = {}
+    metrics: dict[str, dict[str, Metric]] = {}
     for group in spec.groups:
         rows = per_rep.xs(group, level="group")
-        metrics[group] = {}
-        for m in headline_metrics(spec):
-            entry = _entry(rows[m.name], m)
-            band = spec.bands.get(m.name)
-            entry["band"] = None if band is None else [band[0], band[1]]
-            entry["status"] = _status(entry, band)
-            metrics[group][m.name] = entry
+        metrics[group] = {
+            m.name: _metric(rows[m.name], m, spec.bands.get(m.name)) for m in headline_metrics(spec)
+        }
 
-    experiment: dict[str, Any] | None = None
+    experiment: dict[str, Comparison] | None = None
     control = spec.control
     treatments = [g for g in spec.groups if g != control]
     if control is not None and treatments:
         experiment = {}
         for group in treatments:
             diff = experiment_metrics(per_rep, group, control)
-            experiment[group] = {
-                "vs": control,
-                "metrics": {m.name: _entry(diff[m.name], m) for m in EXPERIMENT},
-                "differences": {
-                    m.name: _entry(diff[f"diff_{m.name}"], m) for m in headline_metrics(spec)
+            experiment[group] = Comparison(
+                vs=control,
+                metrics={m.name: _stat(diff[m.name], m) for m in EXPERIMENT},
+                differences={
+                    m.name: _stat(diff[f"diff_{m.name}"], m) for m in headline_metrics(spec)
                 },
-            }
+            )
 
     days = pd.DatetimeIndex(tables.daily["day"].unique())
-    summary: dict[str, Any] = {
-        "scenario": spec.scenario,
-        "title": spec.title,
-        "currency": spec.currency,
-        "replications": int(tables.daily["replication"].nunique()),
-        "groups": list(spec.groups),
-        "control": control,
-        "window": {
-            "start": days.min().strftime("%Y-%m-%d"),
-            "end": days.max().strftime("%Y-%m-%d"),
-            "days": int(days.size),
-        },
-        "policies": {g: dict(p) for g, p in spec.policies.items()},
-        "metrics": metrics,
-        "experiment": experiment,
-    }
-    summary["headline"] = headline(summary)
-    cleaned: dict[str, Any] = json_ready(summary)
-    return cleaned
+    draft = Summary(
+        scenario=spec.scenario,
+        title=spec.title,
+        currency=spec.currency,
+        replications=int(tables.daily["replication"].nunique()),
+        groups=list(spec.groups),
+        control=control,
+        window=Window(start=days.min().date(), end=days.max().date(), days=int(days.size)),
+        policies={g: PolicyRef(**p) for g, p in spec.policies.items()},
+        metrics=metrics,
+        experiment=experiment,
+        headline="",
+    )
+    return draft.model_copy(update={"headline": headline(draft)})
 
 
 def json_ready(value: Any) -> Any:
@@ -277,12 +267,6 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-def write_summary(summary: Mapping[str, Any], path: Path) -> None:
-    """Write the summary as JSON (indent 2) so that the file is either complete or absent."""
-    text = json.dumps(json_ready(summary), indent=2, ensure_ascii=False, allow_nan=False)
-    write_text_atomic(Path(path), text + "\n")
 
 
 # --- words ------------------------------------------------------------------------------------
@@ -315,55 +299,51 @@ def _unsigned_zero(text: str) -> str:
     return text.lstrip("+-") if not text.strip("+-0.,") else text
 
 
-def _ci_text(st: Mapping[str, Any], unit: str, currency: str, *, signed: bool) -> str:
+def _ci_text(st: Stat, unit: str, currency: str, *, signed: bool) -> str:
     """``95% CI a to b CUR``, or "" without an interval (one replication)."""
-    if st["ci_low"] is None:
+    if st.ci_low is None:
         return ""
-    low = format_value(st["ci_low"], unit, signed=signed).removesuffix(" pp")
-    high = format_value(st["ci_high"], unit, currency, signed=signed)
+    low = format_value(st.ci_low, unit, signed=signed).removesuffix(" pp")
+    high = format_value(st.ci_high, unit, currency, signed=signed)
     return f"95% CI {low} to {high}"
 
 
-def _diff_phrase(label: str, st: Mapping[str, Any], unit: str, currency: str) -> str:
-    if st["mean"] is None:
+def _diff_phrase(label: str, st: Stat, unit: str, currency: str) -> str:
+    if st.mean is None:
         return f"{label} not measured"
-    text = f"{label} {format_value(st['mean'], unit, currency, signed=True)}"
+    text = f"{label} {format_value(st.mean, unit, currency, signed=True)}"
     note = _ci_text(st, unit, currency, signed=True)
-    low, high = st["ci_low"], st["ci_high"]
-    if low is not None and low <= 0 <= high:
+    low, high = st.ci_low, st.ci_high
+    if low is not None and high is not None and low <= 0 <= high:
         note += ", not distinguishable from zero" if high > low else ", no change"
     return f"{text} ({note})" if note else text
 
 
-def _level_phrase(label: str, st: Mapping[str, Any], unit: str, currency: str) -> str:
-    if st["mean"] is None:
+def _level_phrase(label: str, st: Stat, unit: str, currency: str) -> str:
+    if st.mean is None:
         return f"{label} not measured"
-    text = f"{label} {format_value(st['mean'], unit, currency)}"
+    text = f"{label} {format_value(st.mean, unit, currency)}"
     note = _ci_text(st, unit, currency, signed=False)
     return f"{text} ({note})" if note else text
 
 
-_WHERE = {"ok": "inside its healthy band", "low": "below its band", "high": "above its band"}
-
-
-def headline(summary: Mapping[str, Any]) -> str:
+def headline(summary: Summary) -> str:
     """One or two plain sentences per comparison: what the policy does to GMV, cost, liability
     and retention, with 95% confidence intervals over replications."""
-    cur = summary["currency"]
-    days = summary["window"]["days"]
-    experiment = summary.get("experiment")
+    cur = summary.currency
+    days = summary.window.days
     out = []
-    if experiment:
-        for group, res in experiment.items():
-            m = res["metrics"]
+    if summary.experiment:
+        for group, res in summary.experiment.items():
+            m = res.metrics
             roi = m["roi"]
             roi_text = (
                 "ROI not defined (no change in points cost)"
-                if roi["mean"] is None
+                if roi.mean is None
                 else _level_phrase("ROI", roi, "ratio", cur)
             )
             out.append(
-                f"Over {days:,} days, {group!r} against {res['vs']!r}: "
+                f"Over {days:,} days, {group!r} against {res.vs!r}: "
                 f"{_diff_phrase('GMV', m['incremental_gmv'], 'currency', cur)}, "
                 f"{_diff_phrase('points cost', m['incremental_points_cost'], 'currency', cur)}"
                 f", {roi_text}. "
@@ -371,24 +351,24 @@ def headline(summary: Mapping[str, Any]) -> str:
                 f"; {_diff_phrase('90-day retention', m['retention_change'], 'share', cur)}."
             )
     else:
-        groups = summary["groups"]
+        groups = summary.groups
         for group in groups:
-            m = summary["metrics"][group]
+            m = summary.metrics[group]
             who = f"{group!r}: over" if len(groups) > 1 else "Over"
             ratio = m["cost_ratio"]
-            where = _WHERE.get(ratio["status"] or "", "")
-            liab = m["liability_to_monthly_gmv"]["mean"]
+            verdict = ratio.health()
+            where = f", {verdict.text()}" if verdict is not None else ""
+            liab = m["liability_to_monthly_gmv"].mean
             months = "" if liab is None else f", {liab:,.2g} months of GMV"
             out.append(
                 f"{who} {days:,} days, {_level_phrase('GMV was', m['gmv'], 'currency', cur)}"
                 f"; redemptions cost "
-                f"{format_value(m['points_cost']['mean'], 'currency', cur)}, "
-                f"{_level_phrase('a cost ratio of', ratio, 'share', cur)}"
-                f"{', ' + where if where else ''}. "
+                f"{format_value(m['points_cost'].mean, 'currency', cur)}, "
+                f"{_level_phrase('a cost ratio of', ratio, 'share', cur)}{where}. "
                 f"{_level_phrase('Liability at the end was', m['liability_end'], 'currency', cur)}"
                 f"{months}; "
                 f"{_level_phrase('90-day retention was', m['retention_90'], 'share', cur)}."
             )
-    if summary["replications"] == 1:
+    if summary.replications == 1:
         out.append("One replication only: no confidence intervals.")
     return " ".join(out)

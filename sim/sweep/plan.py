@@ -9,7 +9,6 @@ differences between points are the parameters' effect.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import zlib
@@ -22,12 +21,12 @@ import numpy as np
 from pydantic import ValidationError
 from scipy.stats import qmc
 
-import sim
+from sim.execute import RunTask, scenario_key
 from sim.metrics.schema import EXPERIMENT, SUMMARY
 from sim.policy.load import Problem, _problems
 from sim.scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario
-from sim.sweep.result import ParamInfo
 from sim.scenario.sweep_spec import Range, SweepSpec, parse_constraint
+from sim.sweep.result import ParamInfo
 
 __all__ = ["Point", "RunTask", "SweepPlan", "metric_names", "plan_sweep"]
 
@@ -42,16 +41,6 @@ class Point:
     key: str
     """Content hash of what the point simulates (its scenario and policies, the pointsim
     version): a finished run whose key differs is stale and is run again."""
-
-
-@dataclass(frozen=True)
-class RunTask:
-    """One replication of one point: what a worker needs, and nothing from the disk."""
-
-    point: int
-    replication: int
-    key: str
-    scenario: Scenario
 
 
 @dataclass(frozen=True)
@@ -96,15 +85,6 @@ def _show(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return json.dumps(value) if not isinstance(value, str) else value
-
-
-def _point_key(sc: Scenario) -> str:
-    spec = sc.spec.model_dump(
-        mode="json", exclude={"sweep", "meta", "title", "description", "replications"}
-    )
-    arms = [(a.group, a.policy_hash, a.label, a.share) for a in sc.arms]
-    text = json.dumps({"spec": spec, "arms": arms, "version": sim.__version__}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _samples(spec: SweepSpec, ranges: Sequence[str], seed: int) -> list[dict[str, Any]]:
@@ -218,7 +198,7 @@ def plan_sweep(
                 Problem(source, "sweep", f"point {number} ({label}): {p}") for p in err.problems
             ]
             continue
-        points.append(Point(len(points), values, label, sc, _point_key(sc)))
+        points.append(Point(len(points), values, label, sc, scenario_key(sc)))
     if problems:
         raise ScenarioError(problems)
     params = tuple(

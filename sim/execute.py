@@ -1,0 +1,305 @@
+"""The one executor of simulation runs, for ``pointsim run`` and ``pointsim sweep`` alike.
+
+A run is one replication of one point: a :class:`RunTask` carries everything a worker needs
+(its scenario, already parsed and validated, and nothing from the disk). :func:`execute`
+runs tasks on a :class:`Backend`, in this process (``inline``), on a pool of local processes
+(``processes``) or on a ``dask.distributed`` cluster (``dask``), and yields each
+:class:`RunOutput` as it finishes. Where a task runs never changes its result: a run's random
+numbers come from (scenario, replication) alone, so ``pointsim run --scheduler`` writes the
+same tables as a local run.
+
+A run that fails is returned as a failed output (its error and traceback), never raised:
+the caller decides (a sweep records it and goes on; ``pointsim run`` stops).
+
+Fault injection for tests and drills: ``POINTSIM_FAIL_POINTS=3,5`` makes every run of points 3
+and 5 raise inside the worker, as a bug in the simulation would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import numpy as np
+import pandas as pd
+
+import sim
+from sim.metrics.schema import RunTables, SummarySpec
+from sim.metrics.summary import replication_metrics
+from sim.scenario import Scenario
+from sim.world import simulate
+
+__all__ = [
+    "FAIL_POINTS",
+    "Backend",
+    "Keep",
+    "RunOutput",
+    "RunTask",
+    "SchedulerError",
+    "execute",
+    "run_task",
+    "scenario_key",
+    "summary_spec",
+]
+
+FAIL_POINTS = "POINTSIM_FAIL_POINTS"
+
+Keep = Literal["metrics", "daily", "events"]
+"""What a run sends back besides its headline rows: nothing more (``metrics``), its daily
+tables (``daily``), or its daily tables and the event log fed to the engine (``events``)."""
+
+
+class SchedulerError(RuntimeError):
+    """The Dask scheduler cannot be reached."""
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One replication of one point: what a worker needs, and nothing from the disk."""
+
+    point: int
+    replication: int
+    key: str
+    """Content hash of what the point simulates: a stored run whose key differs is stale."""
+    scenario: Scenario
+
+
+@dataclass
+class RunOutput:
+    """What one run sends back."""
+
+    task: RunTask
+    rows: pd.DataFrame
+    """One row per group: ``point``, ``replication``, ``group``, ``key``, ``status`` (``ok`` or
+    ``failed``), ``error``, ``seconds``, ``member_days``, then every headline metric (NaN when
+    the run failed)."""
+    tables: RunTables | None = None
+    """The run's daily tables (``keep`` ``daily`` or ``events``; None when it failed)."""
+    events: pd.DataFrame | None = None
+    members: pd.DataFrame | None = None
+    campaigns: list[tuple[str, str, Any, Any]] = field(default_factory=list)
+    member_days: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return bool((self.rows["status"] == "ok").all())
+
+    @property
+    def error(self) -> str:
+        errors = [e for e in self.rows["error"] if e]
+        return str(errors[0]) if errors else ""
+
+
+def scenario_key(sc: Scenario) -> str:
+    """Content hash of what a scenario simulates (its settings and policies, the pointsim
+    version; not its replications, title or sweep): a stored run whose key differs is stale."""
+    spec = sc.spec.model_dump(
+        mode="json", exclude={"sweep", "meta", "title", "description", "replications"}
+    )
+    arms = [(a.group, a.policy_hash, a.label, a.share) for a in sc.arms]
+    text = json.dumps({"spec": spec, "arms": arms, "version": sim.__version__}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def summary_spec(sc: Scenario) -> SummarySpec:
+    """What the summary of ``sc``'s tables needs besides the tables."""
+    first = sc.arms[0].policy
+    return SummarySpec(
+        scenario=sc.name,
+        title=sc.spec.title or sc.name,
+        groups=tuple(a.group for a in sc.arms),
+        control=sc.control,
+        tiers=tuple(first.tiers),
+        bands=sc.bands(),
+        currency=first.program.currency,
+        policies={
+            a.group: {
+                "name": a.policy.program.name,
+                "file": a.policy_file,
+                "content_hash": a.policy_hash,
+            }
+            for a in sc.arms
+        },
+    )
+
+
+def _fail_points() -> set[int]:
+    raw = os.environ.get(FAIL_POINTS, "")
+    return {int(x) for x in raw.split(",") if x.strip()}
+
+
+def _rows(
+    task: RunTask, body: pd.DataFrame, status: str, error: str, seconds: float
+) -> pd.DataFrame:
+    body = body.reset_index()
+    body.insert(0, "point", task.point)
+    body.insert(1, "replication", task.replication)
+    body.insert(3, "key", task.key)
+    body.insert(4, "status", status)
+    body.insert(5, "error", error)
+    body.insert(6, "seconds", seconds)
+    return body
+
+
+def failed(task: RunTask, err: BaseException, seconds: float = 0.0) -> RunOutput:
+    """The output of a run that failed: every group, metrics NaN, the error and traceback."""
+    text = "".join(traceback.format_exception(err)).strip()
+    groups = [a.group for a in task.scenario.arms]
+    body = pd.DataFrame(
+        {"member_days": np.full(len(groups), np.nan)}, index=pd.Index(groups, name="group")
+    )
+    return RunOutput(task, _rows(task, body, "failed", text, seconds))
+
+
+def run_task(task: RunTask, keep: Keep = "metrics") -> RunOutput:
+    """Simulate one run and return its headline rows per group (and its tables when ``keep``
+    asks); a failure is returned, never raised."""
+    began = time.perf_counter()
+    sc = task.scenario
+    try:
+        if task.point in _fail_points():
+            raise RuntimeError(f"injected failure ({FAIL_POINTS} names point {task.point})")
+        run = simulate(sc, task.replication, point=task.point, export_events=keep == "events")
+        metrics = replication_metrics(run.tables, summary_spec(sc))
+        metrics = metrics.reset_index(level="replication", drop=True)
+        metrics.insert(0, "member_days", float(run.member_days))
+        rows = _rows(task, metrics, "ok", "", time.perf_counter() - began)
+        return RunOutput(
+            task,
+            rows,
+            run.tables if keep != "metrics" else None,
+            run.events,
+            run.members,
+            run.campaigns,
+            run.member_days,
+        )
+    except Exception as err:  # returned with the run; the caller decides
+        return failed(task, err, time.perf_counter() - began)
+
+
+@dataclass
+class Backend:
+    """Where runs go: ``inline`` (this process), ``processes`` (a local pool of ``workers``)
+    or ``dask`` (the cluster behind ``client``, a ``distributed.Client``)."""
+
+    kind: Literal["inline", "processes", "dask"]
+    workers: int = 1
+    client: Any = None
+    address: str = ""
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError(f"workers(={self.workers}) must be >= 1")
+        if (self.kind == "dask") != (self.client is not None):
+            raise ValueError("a dask backend needs a client, and only a dask backend has one")
+
+    @classmethod
+    def local(cls, workers: int | None = None) -> Backend:
+        """A pool of ``workers`` local processes (default: one per core; 1: inline)."""
+        n = workers if workers is not None else (os.cpu_count() or 1)
+        return cls("inline" if n == 1 else "processes", n)
+
+    @classmethod
+    def choose(cls, workers: int | None = None, scheduler: str | None = None) -> Backend:
+        """The backend the command line asks for: a Dask cluster when ``scheduler`` is given,
+        else local processes. :class:`SchedulerError` when the scheduler cannot be reached."""
+        if scheduler is None:
+            return cls.local(workers)
+        return cls("dask", 1, connect(scheduler), scheduler)
+
+    def describe(self) -> str:
+        if self.kind == "dask":
+            return f"the Dask cluster at {self.address}"
+        return f"{self.workers} local process(es)"
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(address: str) -> Any:
+    """A ``distributed.Client`` on the scheduler at ``address``; :class:`SchedulerError` when it
+    cannot be reached."""
+    from distributed import Client
+
+    url = urlsplit(address if "://" in address else f"tcp://{address}")
+    if url.scheme == "tcp":  # refused at once, rather than after the client's retries
+        try:
+            socket.create_connection((url.hostname or "localhost", url.port or 8786), 5).close()
+        except (OSError, ValueError) as err:
+            raise SchedulerError(f"{address}: cannot reach a Dask scheduler ({err})") from None
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError) as err:
+        raise SchedulerError(f"{address}: cannot reach a Dask scheduler ({err})") from None
+
+
+def _processes(tasks: Sequence[RunTask], workers: int, keep: Keep) -> Iterator[RunOutput]:
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+        futures: dict[Future[RunOutput], RunTask] = {
+            pool.submit(run_task, t, keep): t for t in tasks
+        }
+        try:
+            for fut in as_completed(futures):
+                try:
+                    yield fut.result()
+                except Exception as err:  # the worker process died (killed, out of memory)
+                    yield failed(futures[fut], err)
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+
+def _dask(tasks: Sequence[RunTask], client: Any, keep: Keep) -> Iterator[RunOutput]:
+    from distributed import as_completed as dask_completed
+
+    futures = {
+        client.submit(
+            run_task,
+            t,
+            keep,
+            key=f"pointsim-p{t.point}-r{t.replication}-{t.key[:16]}-{keep}",
+            pure=False,
+        ): t
+        for t in tasks
+    }
+    try:
+        for fut in dask_completed(list(futures)):
+            try:
+                yield fut.result()
+            except Exception as err:  # lost worker, or the result could not be sent back
+                yield failed(futures[fut], err)
+    finally:
+        for fut in futures:
+            fut.cancel()
+
+
+def execute(
+    tasks: Sequence[RunTask], backend: Backend, keep: Keep = "metrics"
+) -> Iterator[RunOutput]:
+    """Run ``tasks`` on ``backend`` and yield each output as it finishes (in no set order).
+    No task: nothing is started."""
+    if not tasks:
+        return
+    if backend.kind == "dask":
+        yield from _dask(tasks, backend.client, keep)
+    elif backend.kind == "processes" and len(tasks) > 1:
+        yield from _processes(tasks, backend.workers, keep)
+    else:
+        for task in tasks:
+            yield run_task(task, keep)

@@ -1,0 +1,183 @@
+"""The summary of a run as a typed, versioned value: ``summary.json``.
+
+Written by :func:`sim.metrics.summary.summarise` and read back through :meth:`Summary.read` by
+the report, the notebooks and the ledger's apply gate; nothing indexes the summary by string
+keys outside this model. ``pointsim schema summary`` (or :meth:`Summary.json_schema_text`) gives
+its JSON Schema. ``schema_version`` changes whenever a field changes meaning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim.files import write_text_atomic
+from sim.health import Band, Health, Status, judge
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Comparison",
+    "Metric",
+    "PolicyRef",
+    "Stat",
+    "Summary",
+    "SummaryError",
+    "Window",
+]
+
+SCHEMA_VERSION = 2
+"""1: the untyped summary of pointsim 0.1 (status ``ok``/``low``/``high`` from the mean alone);
+2: this model (health judged with the interval by :mod:`sim.health`)."""
+
+
+class SummaryError(ValueError):
+    """A ``summary.json`` that is not a summary this version of pointsim can read."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Stat(_Model):
+    """A figure over replications: mean, sample sd and 95% t-interval (``None`` where
+    undefined: no finite value, or a single replication for sd and the interval)."""
+
+    mean: float | None
+    ci_low: float | None
+    ci_high: float | None
+    sd: float | None
+    n: int = Field(ge=0)
+    """Replications with a finite value."""
+    unit: str
+    text: str
+
+    @property
+    def has_interval(self) -> bool:
+        return self.ci_low is not None and self.ci_high is not None
+
+
+class Metric(Stat):
+    """A headline metric of one group, with its health band and verdict where it has one."""
+
+    band: Band | None = None
+    status: Status | None = None
+    """:func:`sim.health.judge` of the mean and interval against ``band``."""
+    side: Literal["low", "high"] | None = None
+    certain: bool | None = None
+    """False when the verdict rests on the mean alone (one replication)."""
+
+    def health(self) -> Health | None:
+        """The verdict as :class:`sim.health.Health` (None: no band or no mean)."""
+        return judge(self.mean, self.ci_low, self.ci_high, self.band)
+
+
+class Comparison(_Model):
+    """A treatment against the control, per replication on common random numbers."""
+
+    vs: str
+    """The control group."""
+    metrics: dict[str, Stat]
+    """The experiment figures (``incremental_gmv``, ``roi`` ...)."""
+    differences: dict[str, Stat]
+    """Treatment minus control of every headline metric."""
+
+
+class Window(_Model):
+    start: dt.date
+    end: dt.date
+    days: int = Field(ge=0)
+
+
+class PolicyRef(_Model):
+    name: str
+    file: str
+    content_hash: str
+
+
+class Summary(_Model):
+    """``summary.json``: every headline metric's mean and 95% CI per group, the effect of each
+    treatment against the control, and the headline in words."""
+
+    schema_version: Literal[2] = SCHEMA_VERSION
+    scenario: str
+    title: str
+    currency: str
+    replications: int = Field(ge=0)
+    groups: list[str]
+    control: str | None
+    window: Window
+    policies: dict[str, PolicyRef]
+    metrics: dict[str, dict[str, Metric]]
+    """Group -> metric name -> figure."""
+    experiment: dict[str, Comparison] | None
+    """Treatment group -> its comparison with the control (None: no experiment)."""
+    headline: str
+
+    def metric(self, group: str, name: str) -> Metric:
+        """One group's headline metric; ``KeyError`` naming what exists otherwise."""
+        try:
+            by_name = self.metrics[group]
+        except KeyError:
+            raise KeyError(f"no group {group!r} in the summary (groups: {self.groups})") from None
+        try:
+            return by_name[name]
+        except KeyError:
+            raise KeyError(f"no metric {name!r} (metrics: {sorted(by_name)})") from None
+
+    def effect(self, group: str, name: str) -> Stat:
+        """A treatment's experiment figure (``roi``, ``incremental_gmv`` ...)."""
+        if not self.experiment or group not in self.experiment:
+            raise KeyError(f"no comparison for group {group!r} in the summary")
+        return self.experiment[group].metrics[name]
+
+    def treatments(self) -> list[str]:
+        return list(self.experiment or {})
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2) + "\n"
+
+    def write(self, path: Path) -> None:
+        """Write ``summary.json`` whole or not at all."""
+        write_text_atomic(Path(path), self.to_json())
+
+    @classmethod
+    def parse(cls, text: str | bytes, source: str = "summary.json") -> Summary:
+        """Read a summary from JSON text; :class:`SummaryError` naming ``source`` and the field
+        otherwise."""
+        try:
+            raw = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise SummaryError(f"{source}: not JSON ({err})") from None
+        if not isinstance(raw, dict):
+            raise SummaryError(f"{source}: expected a JSON object, got {type(raw).__name__}")
+        version = raw.get("schema_version", 1)
+        if version != SCHEMA_VERSION:
+            raise SummaryError(
+                f"{source}: schema_version {version!r}; this pointsim reads version "
+                f"{SCHEMA_VERSION} (run the scenario again to write a current summary)"
+            )
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+            raise SummaryError(
+                f"{source}: {where}: {first['msg']} ({err.error_count()} problem(s))"
+            ) from None
+
+    @classmethod
+    def read(cls, path: Path | str) -> Summary:
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise SummaryError(f"{path}: cannot read ({err.strerror or err})") from None
+        return cls.parse(data, str(path))
+
+    @classmethod
+    def json_schema_text(cls) -> str:
+        return json.dumps(cls.model_json_schema(), indent=2) + "\n"
