@@ -58,14 +58,15 @@ def swept(
     """Seconds for the whole sweep (plan to ``points.parquet``), seconds for ``sweep.html``,
     and the runs' member-days."""
     from sim.sweep.analysis import analyse
-    from sim.sweep.execute import RunStore, execute
+    from sim.execute import Backend
+    from sim.sweep.execute import RunStore, run_sweep
     from sim.sweep.report import write_sweep_report
 
     began = time.perf_counter()
     p = plan(members, days, points, replications)
     store = RunStore(out / "runs")
     tasks = p.tasks()
-    report = execute(tasks, store, workers=workers)
+    report = run_sweep(tasks, store, Backend.local(workers))
     assert report.failed == 0, "a run failed"
     runs = store.read(tasks)
     analysis = analyse(p, runs)

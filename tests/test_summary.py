@@ -30,8 +30,8 @@ from sim.metrics.summary import (
     replication_metrics,
     summarise,
     t_interval,
-    write_summary,
 )
+from sim.metrics.results import Summary, SummaryError
 
 START = pd.Timestamp("2026-01-01")
 TIERS = ("base", "gold")
@@ -215,16 +215,16 @@ def test_cost_ratio_per_replication_and_its_interval(tables: RunTables, spec: Su
     sd = math.sqrt(sum((x - mean) ** 2 for x in ratios) / 2)
     half = 4.302652729911275 * sd / math.sqrt(3)  # t(0.975, 2 df)
 
-    entry = summarise(tables, spec)["metrics"]["control"]["cost_ratio"]
+    entry = summarise(tables, spec).metric("control", "cost_ratio")
 
-    assert entry["n"] == 3
-    assert entry["mean"] == pytest.approx(mean, rel=1e-12)
-    assert entry["sd"] == pytest.approx(sd, rel=1e-9)
-    assert entry["ci_low"] == pytest.approx(mean - half, rel=1e-9)
-    assert entry["ci_high"] == pytest.approx(mean + half, rel=1e-9)
-    assert entry["unit"] == "share"
-    assert entry["band"] == [0.01, 0.03]
-    assert entry["status"] == "ok"
+    assert entry.n == 3
+    assert entry.mean == pytest.approx(mean, rel=1e-12)
+    assert entry.sd == pytest.approx(sd, rel=1e-9)
+    assert entry.ci_low == pytest.approx(mean - half, rel=1e-9)
+    assert entry.ci_high == pytest.approx(mean + half, rel=1e-9)
+    assert entry.unit == "share"
+    assert entry.band == (0.01, 0.03)
+    assert entry.status == "inside" and entry.certain
 
 
 def test_window_metrics_by_hand(tables: RunTables, spec: SummarySpec) -> None:
@@ -257,39 +257,41 @@ def test_window_metrics_by_hand(tables: RunTables, spec: SummarySpec) -> None:
 
 def test_common_shocks_cancel_in_the_experiment(tables: RunTables, spec: SummarySpec) -> None:
     summary = summarise(tables, spec)
-    exp = summary["experiment"]["treatment"]
-    assert exp["vs"] == "control"
-    m = exp["metrics"]
+    assert summary.experiment is not None
+    exp = summary.experiment["treatment"]
+    assert exp.vs == "control"
+    m = exp.metrics
     assert set(m) == {h.name for h in EXPERIMENT}
     # Control GMV differs by 200 a day between replications; the difference does not.
-    assert summary["metrics"]["control"]["gmv"]["sd"] > 10_000
+    sd = summary.metric("control", "gmv").sd
+    assert sd is not None and sd > 10_000
     gmv = m["incremental_gmv"]
-    assert gmv["mean"] == pytest.approx(50.0 * 120)
-    assert gmv["sd"] == pytest.approx(0.0, abs=1e-6)
-    assert gmv["ci_low"] == pytest.approx(6000.0)
-    assert gmv["ci_high"] == pytest.approx(6000.0)
-    assert m["incremental_margin"]["mean"] == pytest.approx(6000.0 * 0.3)
-    assert m["incremental_points_cost"]["mean"] == pytest.approx(5.0 * 120)
-    assert m["roi"]["mean"] == pytest.approx(1800.0 / 600.0)
-    assert m["retention_change"]["mean"] == pytest.approx(0.02)
-    assert m["active_change"]["mean"] == pytest.approx(20.0)
-    assert m["liability_change"]["mean"] == pytest.approx(0.0)
+    assert gmv.mean == pytest.approx(50.0 * 120)
+    assert gmv.sd == pytest.approx(0.0, abs=1e-6)
+    assert gmv.ci_low == pytest.approx(6000.0)
+    assert gmv.ci_high == pytest.approx(6000.0)
+    assert m["incremental_margin"].mean == pytest.approx(6000.0 * 0.3)
+    assert m["incremental_points_cost"].mean == pytest.approx(5.0 * 120)
+    assert m["roi"].mean == pytest.approx(1800.0 / 600.0)
+    assert m["retention_change"].mean == pytest.approx(0.02)
+    assert m["active_change"].mean == pytest.approx(20.0)
+    assert m["liability_change"].mean == pytest.approx(0.0)
     ratio_change = [
         (120 * (25.0 + r)) / (_control_gmv(r) + 6000) - 120 * (20.0 + r) / _control_gmv(r)
         for r in range(3)
     ]
-    assert m["cost_ratio_change"]["mean"] == pytest.approx(np.mean(ratio_change))
-    assert exp["differences"]["gmv"]["mean"] == pytest.approx(6000.0)
-    assert "GMV +6,000 CNY" in summary["headline"]
-    assert "not distinguishable from zero" not in summary["headline"].split("Liability")[0]
+    assert m["cost_ratio_change"].mean == pytest.approx(np.mean(ratio_change))
+    assert exp.differences["gmv"].mean == pytest.approx(6000.0)
+    assert "GMV +6,000 CNY" in summary.headline
+    assert "not distinguishable from zero" not in summary.headline.split("Liability")[0]
 
 
 def test_roi_is_none_when_the_cost_difference_is_zero() -> None:
     summary = summarise(make_tables(cost_lift=0.0), make_spec())
-    roi = summary["experiment"]["treatment"]["metrics"]["roi"]
-    assert roi["mean"] is None and roi["ci_low"] is None and roi["n"] == 0
-    assert "ROI not defined" in summary["headline"]
-    json.dumps(summary, allow_nan=False)
+    roi = summary.effect("treatment", "roi")
+    assert roi.mean is None and roi.ci_low is None and roi.n == 0
+    assert "ROI not defined" in summary.headline
+    json.loads(summary.to_json())
 
 
 def test_status_against_bands(tables: RunTables) -> None:
@@ -299,60 +301,68 @@ def test_status_against_bands(tables: RunTables) -> None:
         "retention_90": (0.95, None),
         "liability_to_monthly_gmv": (None, None),
     }
-    m = summarise(tables, make_spec(bands=bands))["metrics"]["control"]
-    assert m["cost_ratio"]["status"] == "ok"
-    assert m["breakage"]["status"] == "high"
-    assert m["breakage"]["band"] == [None, 0.01]
-    assert m["retention_90"]["status"] == "low"
-    assert m["liability_to_monthly_gmv"]["status"] == "ok"
-    assert m["gmv"]["status"] is None and m["gmv"]["band"] is None
+    m = summarise(tables, make_spec(bands=bands)).metrics["control"]
+    assert m["cost_ratio"].status == "inside"
+    assert (m["breakage"].status, m["breakage"].side) == ("outside", "high")
+    assert m["breakage"].band == (None, 0.01)
+    assert (m["retention_90"].status, m["retention_90"].side) == ("outside", "low")
+    assert m["liability_to_monthly_gmv"].status == "inside"
+    assert m["gmv"].status is None and m["gmv"].band is None
+    narrow = summarise(tables, make_spec(bands={"cost_ratio": (0.0201, 0.03)}))
+    cost = narrow.metric("control", "cost_ratio")
+    assert cost.ci_low is not None and cost.ci_low < 0.0201 < (cost.ci_high or 0)
+    assert (cost.status, cost.side) == ("straddling", "low")
 
 
 def test_one_group_one_replication_has_no_interval_and_no_nan(tmp_path: Path) -> None:
     tables = make_tables(groups=("control",), reps=1, days=60)
     spec = make_spec(groups=("control",), control=None)
     summary = summarise(tables, spec)
-    text = json.dumps(summary, allow_nan=False)
-    assert "NaN" not in text and "Infinity" not in text
-    assert summary["experiment"] is None
-    assert summary["replications"] == 1
-    assert summary["window"] == {"start": "2026-01-01", "end": "2026-03-01", "days": 60}
-    gmv = summary["metrics"]["control"]["gmv"]
-    assert gmv["n"] == 1 and gmv["ci_low"] is None and gmv["ci_high"] is None
-    assert gmv["sd"] is None
-    assert summary["metrics"]["control"]["retention_90"]["mean"] is None  # window too short
-    assert "one replication" in summary["headline"].lower()
-    assert set(summary["metrics"]["control"]) == {h.name for h in SUMMARY} | {
+    text = summary.to_json()
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in summary.json"))
+    assert summary.experiment is None
+    assert summary.replications == 1
+    assert json.loads(summary.window.model_dump_json()) == {
+        "start": "2026-01-01",
+        "end": "2026-03-01",
+        "days": 60,
+    }
+    gmv = summary.metric("control", "gmv")
+    assert gmv.n == 1 and gmv.ci_low is None and gmv.ci_high is None
+    assert gmv.sd is None
+    assert summary.metric("control", "retention_90").mean is None  # window too short
+    assert "one replication" in summary.headline.lower()
+    assert set(summary.metrics["control"]) == {h.name for h in SUMMARY} | {
         "tier_base_share",
         "tier_gold_share",
     }
 
     out = tmp_path / "summary.json"
-    write_summary(summary, out)
-    assert json.loads(out.read_text()) == summary
+    summary.write(out)
+    assert Summary.read(out) == summary
     assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
 
 
 def test_nan_anywhere_never_reaches_json(tables: RunTables, spec: SummarySpec) -> None:
     tables.daily.loc[tables.daily["group"] == "control", "gmv"] = 0.0
     summary = summarise(tables, spec)
-    json.dumps(summary, allow_nan=False)
-    assert summary["metrics"]["control"]["cost_ratio"]["mean"] is None
-    assert summary["metrics"]["control"]["cost_ratio"]["status"] is None
+    json.loads(summary.to_json(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    assert summary.metric("control", "cost_ratio").mean is None
+    assert summary.metric("control", "cost_ratio").status is None
 
 
-def test_write_summary_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_write_summary_is_atomic(
+    tables: RunTables, spec: SummarySpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "summary.json"
-    with pytest.raises(TypeError):
-        write_summary({"x": float("nan"), "y": object()}, out)
-    assert list(tmp_path.iterdir()) == []
+    summary = summarise(tables, spec)
 
     def boom(src: str, dst: str) -> None:
         raise OSError("disk full")
 
     monkeypatch.setattr("sim.files.os.replace", boom)
     with pytest.raises(OSError):
-        write_summary({"x": 1}, out)
+        summary.write(out)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -390,3 +400,40 @@ def test_format_value() -> None:
     assert format_value(-1500, "currency", "CNY", signed=True) == "-1,500 CNY"
     assert format_value(None, "points") == "–"
     assert format_value(float("nan"), "points") == "–"
+
+
+def test_summary_json_schema_round_trip(
+    tables: RunTables, spec: SummarySpec, tmp_path: Path
+) -> None:
+    """summary.json validates against the model's JSON Schema and reads back equal."""
+    import jsonschema
+
+    summary = summarise(tables, spec)
+    out = tmp_path / "summary.json"
+    summary.write(out)
+    data = json.loads(out.read_text())
+    jsonschema.validate(data, json.loads(Summary.json_schema_text()))
+    assert data["schema_version"] == 2
+    assert Summary.read(out) == summary
+    assert Summary.parse(summary.to_json()).headline == summary.headline
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (b"not json", "not JSON"),
+        (b"[1, 2]", "expected a JSON object"),
+        (b'{"scenario": "x"}', "schema_version 1"),
+        (b"\xff\xfe", "not JSON"),
+        (b'{"schema_version": 2, "scenario": "x"}', "title"),
+    ],
+)
+def test_a_file_that_is_not_a_summary_is_refused_naming_it(text: bytes, expected: str) -> None:
+    with pytest.raises(SummaryError, match=expected) as err:
+        Summary.parse(text, "reports/x/summary.json")
+    assert str(err.value).startswith("reports/x/summary.json: ")
+
+
+def test_a_missing_summary_is_refused_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(SummaryError, match="cannot read"):
+        Summary.read(tmp_path / "nope.json")
