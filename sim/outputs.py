@@ -73,9 +73,9 @@ def _ours(folder: Path, name: str, legacy: bool) -> bool:
     return legacy and (name in LEGACY or policy_file)
 
 
-def _writable(option: str, folder: Path, what: str) -> None:
+def _writable(option: str, path: Path, folder: Path, what: str) -> None:
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(option, folder, f"{what} is not writable")
+        raise OutputError(option, path, f"{what} is not writable")
 
 
 def check_folder(
@@ -95,9 +95,9 @@ def check_folder(
         parent = out.absolute().parent
         if not parent.is_dir():
             raise OutputError(option, out, f"the parent folder {parent} does not exist")
-        _writable(option, parent, f"the parent folder {parent}")
+        _writable(option, out, parent, f"the parent folder {parent}")
         return
-    _writable(option, out, "the folder")
+    _writable(option, out, out, "the folder")
     known = _written(out)
     foreign = sorted(
         e.name for e in out.iterdir() if e.name not in known and not _ours(out, e.name, legacy)
@@ -120,7 +120,7 @@ def check_file(path: Path, *, option: str) -> None:
     parent = path.absolute().parent
     if not parent.is_dir():
         raise OutputError(option, path, f"the parent folder {parent} does not exist")
-    _writable(option, parent, f"the parent folder {parent}")
+    _writable(option, path, parent, f"the parent folder {parent}")
     if path.exists() and not os.access(path, os.W_OK):
         raise OutputError(option, path, "is not writable")
 

@@ -4,7 +4,6 @@ its outputs to a folder and keeps what was there."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -15,6 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sim.cli import main
+from sim.metrics.results import Summary
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "ecommerce.toml"
@@ -221,10 +221,13 @@ def test_every_problem_is_printed(tmp_path: Path) -> None:
 
 
 def test_a_tiny_run_adds_its_outputs_and_keeps_other_files(tmp_path: Path) -> None:
+    """Into a folder holding a file of the user's only with --force (tests/test_cli_outputs.py
+    has the refusal), and that file is kept."""
     out = tmp_path / "out"
     out.mkdir()
     (out / "sentinel.txt").write_text(SENTINEL, encoding="utf-8")
     result = invoke(
+        "--force",
         SCENARIO,
         "--members",
         "300",
@@ -251,6 +254,6 @@ def test_a_tiny_run_adds_its_outputs_and_keeps_other_files(tmp_path: Path) -> No
     daily = pd.read_parquet(out / "metrics.parquet")
     assert len(daily) == 20
     assert set(daily["group"]) == {"all"}
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["scenario"] == "ecommerce"
-    assert summary["replications"] == 1
+    summary = Summary.read(out / "summary.json")
+    assert summary.scenario == "ecommerce"
+    assert summary.replications == 1
