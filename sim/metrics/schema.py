@@ -1,163 +1,47 @@
-"""The result tables of a run: their index columns and metric columns, with units.
+"""The result tables of a run and what the summary needs besides them.
 
-Every reader (summary, report, sweep, notebooks) reads these tables and nothing else
-(DESIGN.md sections 2 and 5). Money is in the programme's currency (float, statistics);
-points are whole numbers.
-
-``metrics.parquet``: one row per (scenario, point, replication, group, day), warm-up days
-left out. ``by_rule.parquet``: one row per (..., day, rule) with non-zero movement.
-``retention.parquet``: one row per (..., group, age_days): the survival curve by membership age.
+The metric catalogue (index and metric columns with units, headline metrics, the tables'
+container) lives in the foundation module :mod:`sim.kpi`, which every layer may import; it is
+re-exported here so that ``from sim.metrics.schema import DAILY`` keeps working. New code below
+the analysis layer (inputs, shells) imports :mod:`sim.kpi`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandas as pd
-
-INDEX = ("scenario", "point", "replication", "group", "day")
-"""Index columns of ``metrics.parquet``: ``point`` is the sweep point (0 outside sweeps), ``day``
-a date (``datetime64[ns]``), ``group`` the experiment group's name."""
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    unit: str
-    text: str
-
-
-DAILY: tuple[Column, ...] = (
-    Column("day_index", "days", "days since the horizon's start (warm-up days are negative)"),
-    Column("members", "members", "members joined by the end of the day"),
-    Column("new_members", "members", "members who joined today"),
-    Column("alive", "members", "members who have not churned (simulation truth)"),
-    Column("churned", "members", "members who churned today"),
-    Column("active_members", "members", "members with any action today"),
-    Column("active_30d", "members", "members with any action in the last 30 days"),
-    Column("orders", "orders", "purchases (one per buyer a day)"),
-    Column("gmv", "currency", "purchase amount"),
-    Column("incentive_gmv", "currency", "expected part of today's GMV the loyalty responses added"),
-    Column("checkins", "events", "check-ins"),
-    Column("actions", "events", "shares, reviews, logins, courses, surveys, profiles"),
-    Column("redemptions", "events", "accepted burn events (catalogue, cash offset, lottery ...)"),
-    Column("redeemers_30d", "members", "members who redeemed in the last 30 days"),
-    Column("points_issued", "points", "new points (issued to pending or available)"),
-    Column("points_released", "points", "pending points made available"),
-    Column("points_burned", "points", "points redeemed"),
-    Column("points_expired", "points", "points expired"),
-    Column("points_reversed", "points", "points reversed by refunds"),
-    Column("points_donated", "points", "points donated"),
-    Column(
-        "points_cost", "currency", "cash cost of what was redeemed (items, cash offset, prizes)"
-    ),
-    Column("programme_cost", "currency", "points cost plus the cost model's per-point costs"),
-    Column("pending_points", "points", "pending points at the end of the day"),
-    Column("available_points", "points", "available points at the end of the day"),
-    Column("outstanding_points", "points", "pending + available at the end of the day"),
-    Column("liability", "currency", "outstanding points at each member's point value"),
-    Column("value_factor", "ratio", "dynamic point value level (1: the anchor)"),
-)
-"""Metric columns of ``metrics.parquet``, besides one ``tier_<name>`` column per tier (members
-holding it at the end of the day)."""
-
-BY_RULE_INDEX = (*INDEX, "rule", "channel")
-BY_RULE: tuple[Column, ...] = (
-    Column("earned", "points", "points issued under the rule (pending or available)"),
-    Column("burned", "points", "points redeemed under the rule"),
-    Column("expired", "points", "points expired"),
-    Column("reversed", "points", "points reversed"),
-    Column("cost", "currency", "cash cost posted under the rule"),
+from sim.kpi import (
+    BY_RULE,
+    BY_RULE_INDEX,
+    DAILY,
+    EXPERIMENT,
+    INDEX,
+    RETENTION,
+    RETENTION_INDEX,
+    RUN,
+    RUN_INDEX,
+    SUMMARY,
+    Column,
+    Headline,
+    RunTables,
 )
 
-RETENTION_INDEX = ("scenario", "point", "replication", "group", "age_days")
-RETENTION: tuple[Column, ...] = (
-    Column("eligible", "members", "members who had been members for at least age_days by the end"),
-    Column("retained", "share", "share of those still active at or after age_days"),
-)
-
-
-RUN_INDEX = ("scenario", "point", "replication", "group")
-RUN: tuple[Column, ...] = (
-    Column("members", "members", "members joined by the end"),
-    Column("redeemers_window", "members", "members who redeemed in the metric window"),
-    Column("buyers_window", "members", "members who bought in the metric window"),
-    Column("repeat_buyers_window", "members", "members who bought twice or more in the window"),
-    Column("churned_end", "members", "members churned by the end"),
-    Column("window_days", "days", "days in the metric window"),
-    Column("margin_rate", "share", "the policy's gross margin rate (cost.margin_rate)"),
-    Column("point_value", "currency", "the policy's anchor point value"),
-)
-"""``runs.parquet``: one row per (scenario, point, replication, group), what the daily frame
-cannot give (distinct members over the window)."""
-
-
-@dataclass(frozen=True)
-class Headline:
-    name: str
-    unit: str
-    text: str
-    better: str  # "higher", "lower" or "" (no direction)
-
-
-SUMMARY: tuple[Headline, ...] = (
-    Headline("gmv", "currency", "GMV over the metric window", "higher"),
-    Headline("orders", "orders", "orders over the metric window", "higher"),
-    Headline("points_issued", "points", "points issued", ""),
-    Headline("points_burned", "points", "points redeemed", ""),
-    Headline("points_expired", "points", "points expired", ""),
-    Headline("points_cost", "currency", "cash cost of redemptions", "lower"),
-    Headline("programme_cost", "currency", "points cost plus per-point costs", "lower"),
-    Headline("cost_ratio", "share", "points cost / GMV (healthy 1-3%)", ""),
-    Headline("liability_end", "currency", "outstanding points' value at the end", "lower"),
-    Headline("expected_liability_end", "currency", "liability x ultimate redemption rate", "lower"),
-    Headline("liability_to_monthly_gmv", "ratio", "liability at the end / mean monthly GMV", ""),
-    Headline("earn_rate", "points", "points issued per active member-day", ""),
-    Headline("burn_rate", "share", "points burned per month / mean outstanding points", ""),
-    Headline(
-        "redemption_participation", "share", "members who redeemed in the window / members", ""
-    ),
-    Headline("breakage", "share", "points expired / points issued", ""),
-    Headline(
-        "ultimate_redemption_rate", "share", "burned / (burned + expired), cumulative", "higher"
-    ),
-    Headline("active_members_per_day", "members", "mean active members a day", "higher"),
-    Headline("active_days_per_member_month", "days", "active days per member per month", "higher"),
-    Headline("repurchase_rate", "share", "buyers in the window who bought again", "higher"),
-    Headline("retention_90", "share", "members still active 90 days after joining", "higher"),
-    Headline("retention_365", "share", "members still active 365 days after joining", "higher"),
-    Headline("churned_share", "share", "members churned by the end / members", "lower"),
-    Headline("incentive_share", "share", "share of GMV the loyalty responses added", ""),
-)
-"""Headline metrics of ``summary.json`` (per group: mean and 95% CI over replications), besides
-``tier_<name>_share`` (share of members in each tier at the end)."""
-
-EXPERIMENT: tuple[Headline, ...] = (
-    Headline("incremental_gmv", "currency", "treatment minus control GMV", "higher"),
-    Headline("incremental_margin", "currency", "incremental GMV x margin rate", "higher"),
-    Headline("incremental_points_cost", "currency", "treatment minus control points cost", "lower"),
-    Headline("roi", "ratio", "incremental margin / incremental points cost", "higher"),
-    Headline("liability_change", "currency", "change in liability at the end", "lower"),
-    Headline("retention_change", "share", "change in retention_90", "higher"),
-    Headline("active_change", "members", "change in mean active members a day", "higher"),
-    Headline("cost_ratio_change", "share", "change in cost ratio", ""),
-)
-"""Treatment-minus-control figures of ``summary.json`` (per replication on common random
-numbers, then mean and 95% CI)."""
-
-
-@dataclass
-class RunTables:
-    """The tables of one or more runs (replications, groups, sweep points), concatenated."""
-
-    daily: pd.DataFrame
-    """``metrics.parquet``: :data:`INDEX` + :data:`DAILY` + ``tier_<name>`` columns."""
-    by_rule: pd.DataFrame
-    """``by_rule.parquet``: :data:`BY_RULE_INDEX` + :data:`BY_RULE`."""
-    retention: pd.DataFrame
-    """``retention.parquet``: :data:`RETENTION_INDEX` + :data:`RETENTION`."""
-    runs: pd.DataFrame
-    """``runs.parquet``: :data:`RUN_INDEX` + :data:`RUN`."""
+__all__ = [
+    "BY_RULE",
+    "BY_RULE_INDEX",
+    "DAILY",
+    "EXPERIMENT",
+    "INDEX",
+    "RETENTION",
+    "RETENTION_INDEX",
+    "RUN",
+    "RUN_INDEX",
+    "SUMMARY",
+    "Column",
+    "Headline",
+    "RunTables",
+    "SummarySpec",
+]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sim.metrics.schema import EXPERIMENT, SUMMARY
+from sim.kpi import EXPERIMENT, SUMMARY
 from sim.policy import Policy
 from sim.policy.load import (
     PolicyError,
