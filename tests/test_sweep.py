@@ -280,7 +280,7 @@ def test_a_dask_cluster_gives_the_local_pool_s_results(tmp_path: Path) -> None:
     ) as cluster:
         result = sweep(path, "--out", tmp_path / "dask", "--scheduler", cluster.scheduler_address)
     assert result.exit_code == 0, result.output
-    assert "on dask" in result.output
+    assert "on the Dask cluster at" in result.output
     pd.testing.assert_frame_equal(read_points(local), read_points(tmp_path / "dask"))
     a = pd.read_parquet(local / "runs").drop(columns="seconds")
     b = pd.read_parquet(tmp_path / "dask" / "runs").drop(columns="seconds")
