@@ -88,10 +88,20 @@ def load_scenario(
     """Read and validate a scenario (default: ``scenarios/double_points.toml``) and its
     policies. ``sets`` are ``PATH=VALUE`` overrides: a path starting with a scenario key
     (``population.size``, ``horizon.days`` ...) sets the scenario, any other path sets the
-    policy of every group (``caps.daily``, ``campaigns.double11.multiplier`` ...). The keyword
-    arguments are shorthands for the scenario paths; ``values`` are overrides already parsed
-    (path -> value, e.g. a sweep point's), applied after ``sets``. Raises
-    :class:`ScenarioError` naming the file and field of every problem, before anything runs."""
+    policy of every group (``caps.daily``, ``campaigns.double11.multiplier`` ...). ``values``
+    are overrides already parsed (path -> value, e.g. a sweep point's), applied after ``sets``.
+    A set or a value changes exactly the field it names.
+
+    The keyword arguments are shorthands for the scenario paths ``horizon.days``,
+    ``replications`` and ``seed``; ``members`` is the same economy with that many members:
+    it sets ``population.size`` and scales what the file counts for the whole population,
+    ``population.joins_per_day``, by ``members`` / the file's size (a Poisson mean, kept a
+    float), so that new members a day per member stay as written. A ``joins_per_day`` given
+    by ``sets`` or ``values`` is taken as given. (``--set population.size=N``, or a sweep
+    over it, sets the size alone: the same joiners into a larger or smaller base.)
+
+    Raises :class:`ScenarioError` naming the file and field of every problem, before
+    anything runs."""
     path = Path(path) if path is not None else DEFAULT_SCENARIO
     source = str(path)
     try:
@@ -117,6 +127,8 @@ def load_scenario(
     for key, value in (values or {}).items():
         (scenario_sets if key.split(".")[0] in SCENARIO_KEYS else policy_sets)[key] = value
     spec = _validate(data, source)
+    if members is not None:
+        scenario_sets = {**_scaled(spec, members), **scenario_sets}
     if scenario_sets:
         raw = _thaw(spec.model_dump(mode="python"))
         try:
@@ -138,6 +150,17 @@ def load_scenario(
     if unknown:
         raise ScenarioError(unknown)
     return Scenario(spec, source, arms, _control(spec))
+
+
+def _scaled(spec: ScenarioSpec, members: int) -> dict[str, Any]:
+    """Overrides of the scenario's population-wide counts (``joins_per_day``; every other
+    population field is a share or a per-member figure) for ``members`` members instead of
+    the file's size. Nothing when the size is unchanged or ``members`` is not a valid size
+    (validation says so). The caller lets explicit overrides of these paths win."""
+    size = spec.population.size
+    if members == size or members < 1:
+        return {}
+    return {"population.joins_per_day": spec.population.joins_per_day * members / size}
 
 
 def _band_problems(spec: ScenarioSpec, source: str) -> list[Problem]:
