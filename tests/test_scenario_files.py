@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sim.behaviour.baseline import BaselineParams
-from sim.metrics.schema import EXPERIMENT, SUMMARY
+from sim.kpi import EXPERIMENT, SUMMARY
 from sim.policy import content_hash, load_policy
 from sim.policy.load import Problem
 from sim.scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario
