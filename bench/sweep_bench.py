@@ -57,8 +57,8 @@ def swept(
 ) -> tuple[float, float, int]:
     """Seconds for the whole sweep (plan to ``points.parquet``), seconds for ``sweep.html``,
     and the runs' member-days."""
-    from sim.sweep.analysis import analyse
     from sim.execute import Backend
+    from sim.sweep.analysis import analyse
     from sim.sweep.execute import RunStore, run_sweep
     from sim.sweep.report import write_sweep_report
 

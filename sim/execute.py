@@ -244,7 +244,7 @@ def connect(address: str) -> Any:
         except (OSError, ValueError) as err:
             raise SchedulerError(f"{address}: cannot reach a Dask scheduler ({err})") from None
     try:
-        return Client(address, timeout="10s")
+        return Client(address, timeout="10s")  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError) as err:
         raise SchedulerError(f"{address}: cannot reach a Dask scheduler ({err})") from None
 
@@ -279,7 +279,7 @@ def _dask(tasks: Sequence[RunTask], client: Any, keep: Keep) -> Iterator[RunOutp
         for t in tasks
     }
     try:
-        for fut in dask_completed(list(futures)):
+        for fut in dask_completed(list(futures)):  # type: ignore[no-untyped-call]
             try:
                 yield fut.result()
             except Exception as err:  # lost worker, or the result could not be sent back

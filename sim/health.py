@@ -90,5 +90,7 @@ def judge(
 
 def worst(verdicts: list[Health | None]) -> Status | None:
     """The worst status among ``verdicts`` (``None`` when none was judged)."""
-    seen = [v.status for v in verdicts if v is not None]
-    return max(seen, key=_ORDER.__getitem__) if seen else None
+    seen: list[Status] = [v.status for v in verdicts if v is not None]
+    if not seen:
+        return None
+    return max(seen, key=lambda s: _ORDER[s])

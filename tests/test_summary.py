@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from sim.metrics.results import Summary, SummaryError
 from sim.metrics.schema import (
     BY_RULE,
     BY_RULE_INDEX,
@@ -31,7 +32,6 @@ from sim.metrics.summary import (
     summarise,
     t_interval,
 )
-from sim.metrics.results import Summary, SummaryError
 
 START = pd.Timestamp("2026-01-01")
 TIERS = ("base", "gold")

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.sweep.analysis import best_point, pareto_mask, standardised_coefficients
 from sim.scenario.sweep_spec import Range, parse_constraint
+from sim.sweep.analysis import best_point, pareto_mask, standardised_coefficients
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 

@@ -29,7 +29,7 @@ __all__ = [
     "Window",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION: Literal[2] = 2
 """1: the untyped summary of pointsim 0.1 (status ``ok``/``low``/``high`` from the mean alone);
 2: this model (health judged with the interval by :mod:`sim.health`)."""
 

@@ -353,21 +353,21 @@ def headline(summary: Summary) -> str:
     else:
         groups = summary.groups
         for group in groups:
-            m = summary.metrics[group]
+            lm = summary.metrics[group]
             who = f"{group!r}: over" if len(groups) > 1 else "Over"
-            ratio = m["cost_ratio"]
+            ratio = lm["cost_ratio"]
             verdict = ratio.health()
             where = f", {verdict.text()}" if verdict is not None else ""
-            liab = m["liability_to_monthly_gmv"].mean
+            liab = lm["liability_to_monthly_gmv"].mean
             months = "" if liab is None else f", {liab:,.2g} months of GMV"
             out.append(
-                f"{who} {days:,} days, {_level_phrase('GMV was', m['gmv'], 'currency', cur)}"
+                f"{who} {days:,} days, {_level_phrase('GMV was', lm['gmv'], 'currency', cur)}"
                 f"; redemptions cost "
-                f"{format_value(m['points_cost'].mean, 'currency', cur)}, "
+                f"{format_value(lm['points_cost'].mean, 'currency', cur)}, "
                 f"{_level_phrase('a cost ratio of', ratio, 'share', cur)}{where}. "
-                f"{_level_phrase('Liability at the end was', m['liability_end'], 'currency', cur)}"
+                f"{_level_phrase('Liability at the end was', lm['liability_end'], 'currency', cur)}"
                 f"{months}; "
-                f"{_level_phrase('90-day retention was', m['retention_90'], 'share', cur)}."
+                f"{_level_phrase('90-day retention was', lm['retention_90'], 'share', cur)}."
             )
     if summary.replications == 1:
         out.append("One replication only: no confidence intervals.")

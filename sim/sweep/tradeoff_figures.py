@@ -15,9 +15,9 @@ from matplotlib.patches import Patch
 from sim.metrics.summary import format_value
 from sim.report.html import _band_text, _label
 from sim.report.plotting import PALETTE, new_figure, y_format
+from sim.scenario.sweep_spec import parse_constraint
 from sim.sweep.display import BAND_COLOUR, GREY, WIDTH, axis_format, flags, metric_title
 from sim.sweep.result import FIGURE_METRICS, SweepAnalysis
-from sim.scenario.sweep_spec import parse_constraint
 
 __all__ = ["frontier_figure", "sensitivity_figure"]
 
