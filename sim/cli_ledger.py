@@ -1,15 +1,21 @@
 """``pointsim ledger ...``: the live ledger from the command line (see :mod:`sim.ledger`).
 
-Every command takes ``--db URL`` (default ``sqlite:///points.db``, or ``$POINTSIM_DB``).
-Money is given in currency units (``--amount 129.90``, exact to 6 decimals); points are
-whole numbers; dates are YYYY-MM-DD. A refused request prints why and exits 1 with nothing
-written.
+The database is ``--db URL``, given to the group (``pointsim ledger --db URL COMMAND``) or to
+the command (``pointsim ledger COMMAND --db URL``, which wins when both are given); without
+either, ``$POINTSIM_DB``, else ``sqlite:///points.db``. Money is given in currency units
+(``--amount 129.90``, exact to 6 decimals); points are whole numbers; dates are YYYY-MM-DD.
+A refused request prints why and exits 1 with nothing written.
+
+The library's errors name its fields (:class:`~sim.ledger.LedgerError` ``.field``: ``amount``,
+``quantity``, ``member`` ...); :data:`FLAGS` is where each command names the option that gives
+a field, so a user reads ``--points: ...`` for the option they typed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,13 +34,79 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
+DEFAULT_DB = "sqlite:///points.db"
+_DB_HELP = "Database URL: sqlite:///FILE or postgresql://USER@HOST/DB."
+
+_EVENT = {"member": "--member", "client_id": "--id"}
+FLAGS: dict[str, dict[str, str]] = {
+    "add-member": {
+        "key": "KEY",
+        "group": "--group",
+        "join_day": "--join",
+        "birth_month": "--birth-month",
+        "label": "--label",
+        "referrer": "--referrer",
+    },
+    "record": {
+        **_EVENT,
+        "kind": "KIND",
+        "amount": "--amount",
+        "quantity": "--quantity",
+        "name": "--name",
+        "ref": "--ref",
+        "draw": "--draw",
+        "note": "--note",
+        "day": "--day",
+    },
+    "redeem": {**_EVENT, "name": "--item", "quantity": "--quantity"},
+    "quote": {"member": "--member", "amount": "--amount", "quantity": "--points"},
+    "offset": {**_EVENT, "amount": "--amount", "quantity": "--points"},
+    "freeze": {**_EVENT, "note": "--reason"},
+    "unfreeze": {**_EVENT, "note": "--reason"},
+    "adjust": {**_EVENT, "quantity": "--points", "note": "--reason"},
+    "balance": {"member": "--member"},
+    "statement": {"member": "--member"},
+    "lots": {"member": "--member"},
+    "import": {"replication": "--replication"},
+    "apply-policy": {"evidence": "--evidence", "effective": "--effective", "group": "--group"},
+}
+"""Per command, the option (or argument) that gives each field of the library's requests;
+every command gives ``url`` with ``--db``. Fields not listed keep their name: ``feed`` and
+``import`` read JSON keys and file columns named as the fields."""
+
+
+def _message(err: LedgerError, command: str) -> str:
+    """``err`` as the user of ``command`` reads it: the option for its field, no position
+    in a batch (a command sends one request)."""
+    flag = {"url": "--db", **FLAGS.get(command, {})}.get(err.field or "")
+    if flag is not None:
+        return f"{flag}: {err.reason}"
+    if err.at == "events[0]":
+        return str(LedgerError(err.reason, field=err.field))
+    return str(err)
+
+
+def _group_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    """The command's ``--db``, else the group's (which falls back on ``$POINTSIM_DB`` and
+    :data:`DEFAULT_DB`)."""
+    if value is not None:
+        return value
+    parent = ctx.parent
+    while parent is not None and parent.command is not ledger:
+        parent = parent.parent
+    if parent is not None:
+        return str(parent.params["db"])
+    return os.environ.get("POINTSIM_DB") or DEFAULT_DB
+
+
 def _db(f: F) -> F:
     return click.option(
         "--db",
-        default="sqlite:///points.db",
-        envvar="POINTSIM_DB",
-        show_default=True,
-        help="Database URL: sqlite:///FILE or postgresql://USER@HOST/DB.",
+        default=None,
+        metavar="URL",
+        callback=_group_db,
+        help=f"{_DB_HELP} Default: the group's (pointsim ledger --db URL COMMAND), else "
+        f"$POINTSIM_DB, else {DEFAULT_DB}; given here, it wins over the group's.",
     )(f)
 
 
@@ -57,7 +129,8 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except LedgerError as err:
-        click.echo(f"error: {err}", err=True)
+        command = click.get_current_context().command.name or ""
+        click.echo(f"error: {_message(err, command)}", err=True)
         raise SystemExit(1) from None
     except PolicyError as err:
         for problem in err.problems:
@@ -72,8 +145,8 @@ def _day(value: dt.datetime | None) -> dt.date | None:
     return None if value is None else value.date()
 
 
-def _money(value: str | None, option: str) -> int:
-    return 0 if value is None else parse_money(value, option)
+def _money(value: str | None) -> int:
+    return 0 if value is None else parse_money(value, "amount")
 
 
 def _show(out: Any) -> None:
@@ -81,8 +154,21 @@ def _show(out: Any) -> None:
 
 
 @click.group()
-def ledger() -> None:
-    """The live ledger: the engine's rules over SQLite (default) or PostgreSQL."""
+@click.option(
+    "--db",
+    default=DEFAULT_DB,
+    envvar="POINTSIM_DB",
+    show_envvar=True,
+    show_default=True,
+    metavar="URL",
+    help=f"{_DB_HELP} A command's own --db wins over this one.",
+)
+def ledger(db: str) -> None:
+    """The live ledger: the engine's rules over SQLite (default) or PostgreSQL.
+
+    The database is --db URL, here (pointsim ledger --db URL COMMAND ...) or after the
+    command (pointsim ledger COMMAND --db URL ..., which wins), else $POINTSIM_DB, else
+    sqlite:///points.db. Errors name the option at fault (--amount: ..., --points: ...)."""
 
 
 @ledger.command()
@@ -183,7 +269,7 @@ def record(
     with _errors():
         kind, name = event_kind(kind, name)
         fields: dict[str, Any] = {
-            "amount": _money(amount, "--amount"),
+            "amount": _money(amount),
             "quantity": quantity,
             "name": name,
             "ref": ref,
@@ -201,7 +287,7 @@ def record(
 @_db
 @_member
 @click.option("--item", required=True, help="Catalogue item id.")
-@click.option("--quantity", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--quantity", type=click.IntRange(min=1), default=1, show_default=True, help="Units.")
 @_client_id
 def redeem(db: str, member: str, item: str, quantity: int, client_id: str | None) -> None:
     """Redeem a catalogue item."""
@@ -217,7 +303,7 @@ def redeem(db: str, member: str, item: str, quantity: int, client_id: str | None
 def quote(db: str, member: str, amount: str, points: int) -> None:
     """What a cash offset would take for an order (nothing is written)."""
     with _errors():
-        _show(Ledger(db).quote_offset(member, _money(amount, "--amount"), points).__dict__)
+        _show(Ledger(db).quote_offset(member, _money(amount), points).__dict__)
 
 
 @ledger.command()
@@ -230,13 +316,13 @@ def offset(db: str, member: str, amount: str, points: int, client_id: str | None
     """Pay part of an order with points (quote first with `pointsim ledger quote`)."""
     with _errors():
         led = Ledger(db)
-        _show(led.cash_offset(member, _money(amount, "--amount"), points, client_id).__dict__)
+        _show(led.cash_offset(member, _money(amount), points, client_id).__dict__)
 
 
 @ledger.command()
 @_db
 @_member
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help="Why (recorded with the event).")
 @_client_id
 def freeze(db: str, member: str, reason: str, client_id: str | None) -> None:
     """Freeze a member's points (burns refused, earning withheld)."""
@@ -247,7 +333,7 @@ def freeze(db: str, member: str, reason: str, client_id: str | None) -> None:
 @ledger.command()
 @_db
 @_member
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help="Why (recorded with the event).")
 @_client_id
 def unfreeze(db: str, member: str, reason: str, client_id: str | None) -> None:
     """Unfreeze a member's points."""
@@ -259,7 +345,7 @@ def unfreeze(db: str, member: str, reason: str, client_id: str | None) -> None:
 @_db
 @_member
 @click.option("--points", type=int, required=True, help="Points to credit (+) or debit (-).")
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help="Why (recorded with the event).")
 @_client_id
 def adjust(db: str, member: str, points: int, reason: str, client_id: str | None) -> None:
     """An operator adjustment, recorded with its reason."""
@@ -428,6 +514,11 @@ def apply_policy(
         led = Ledger(db)
         click.echo(f"--- active policy of group {group}\n+++ {file}")
         click.echo(led.policy_diff(pol, group), nl=False)
+        if evidence is None and not force:
+            raise LedgerError(
+                "apply-policy: give --evidence OUT/summary.json of a passing simulation of "
+                "exactly this policy, or --force with --reason"
+            )
         vid = led.apply_policy(
             pol,
             str(file),

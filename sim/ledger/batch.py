@@ -14,6 +14,7 @@ from sim.ledger import schema as t
 from sim.ledger.book import Book
 from sim.ledger.dialect import allocate_ids, bulk_insert_rows
 from sim.ledger.requests import KINDS, EventIn
+from sim.ledger.store import LedgerError
 
 EventRow = dict[str, Any]
 """An ``events`` table row being written (its outcome filled in by the engine call)."""
@@ -94,8 +95,11 @@ def day_events(book: Book, rows: list[EventRow], mids: np.ndarray, ids: np.ndarr
     )
 
 
-def refusal(book: Book, status: np.ndarray, rows: list[EventRow], where: list[int]) -> str | None:
-    """Why the first refused burn of a batch was refused (None: nothing refused)."""
+def refusal(
+    book: Book, status: np.ndarray, rows: list[EventRow], where: list[int]
+) -> LedgerError | None:
+    """The refusal of the first refused burn of a batch, naming the event by its position
+    ``where`` in the request (None: nothing refused)."""
     for k, s in enumerate(status):
         st = Status(int(s))
         kind = KINDS[str(rows[k]["kind"])]
@@ -112,5 +116,5 @@ def refusal(book: Book, status: np.ndarray, rows: list[EventRow], where: list[in
             Status.DISABLED: "the policy does not offer this",
         }[st]
         name = f" {rows[k]['name']}" if rows[k]["name"] else ""
-        return f"events[{where[k]}]: {kind.name.lower()}{name} refused: {reason}"
+        return LedgerError(f"{kind.name.lower()}{name} refused: {reason}", at=f"events[{where[k]}]")
     return None

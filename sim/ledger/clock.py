@@ -49,17 +49,22 @@ def set_clock(conn: Connection, **values: int | None) -> None:
     conn.execute(update(t.clock).where(t.clock.c.id == 1).values(**values))
 
 
-def check_day(day: int, clock: Row, where: str) -> None:  # type: ignore[type-arg]
+def check_day(day: int, clock: Row, at: str) -> None:  # type: ignore[type-arg]
+    """Refuse events of ``day`` unless it is the business day (field ``day`` of ``at``)."""
     if day <= clock.closed_through:
         raise LedgerError(
-            f"{where}: {to_date(day)} is on or before the last end-of-day "
-            f"({to_date(clock.closed_through)}); closed days take no new events"
+            f"{to_date(day)} is on or before the last end-of-day "
+            f"({to_date(clock.closed_through)}); closed days take no new events",
+            field="day",
+            at=at,
         )
     if day > clock.closed_through + 1:
         raise LedgerError(
-            f"{where}: {to_date(day)} is after the business day "
+            f"{to_date(day)} is after the business day "
             f"{to_date(clock.closed_through + 1)}: run `pointsim ledger eod "
-            f"{to_date(day - 1)}` first"
+            f"{to_date(day - 1)}` first",
+            field="day",
+            at=at,
         )
 
 

@@ -70,7 +70,7 @@ def parse_line(line: str, where: str) -> EventIn:
         kind,
         client_id=fed.client_id,
         day=None if fed.day is None else day_number(fed.day),
-        amount=0 if fed.amount is None else parse_money(str(fed.amount), f"{where}: amount"),
+        amount=0 if fed.amount is None else parse_money(str(fed.amount), "amount", where),
         quantity=fed.quantity,
         name=name,
         ref=fed.ref,

@@ -172,7 +172,7 @@ def _import_day(led: Ledger, conn: Connection, day: int, batch: list[tuple[Event
     if not fresh:
         return 0
     if day <= clock.closed_through:
-        check_day(day, clock, f"event {fresh[0][0]['client_id']!r}: day")
+        check_day(day, clock, f"event {fresh[0][0]['client_id']!r}")
     for grp in led.groups(conn):
         book, steps = led.advance(conn, grp, clock, day - 1, day)
         rows = [r for r, g in fresh if g == grp]

@@ -96,13 +96,16 @@ class Ledger:
             with reading(self.engine) as conn:
                 at = migrate.current(conn)
         except DatabaseError as exc:
-            raise LedgerError(f"--db {url}: not a ledger database ({exc.orig})") from None
+            raise LedgerError(f"{url}: not a ledger database ({exc.orig})", field="url") from None
         if at is None:
-            raise LedgerError(f"--db {url}: not a ledger (run `pointsim ledger init` first)")
+            raise LedgerError(
+                f"{url}: not a ledger (run `pointsim ledger init` first)", field="url"
+            )
         if at != migrate.head():
             raise LedgerError(
-                f"--db {url}: schema version {at}, this pointsim needs {migrate.head()} "
-                "(run `pointsim ledger migrate`)"
+                f"{url}: schema version {at}, this pointsim needs {migrate.head()} "
+                "(run `pointsim ledger migrate`)",
+                field="url",
             )
         self._layouts: dict[int, Layout] = {}
         self._books: dict[str, Book] = {}
@@ -121,12 +124,14 @@ class Ledger:
         try:
             migrate.upgrade(engine)
         except DatabaseError as exc:
-            raise LedgerError(f"--db {url}: cannot create a ledger there ({exc.orig})") from None
+            raise LedgerError(
+                f"{url}: cannot create a ledger there ({exc.orig})", field="url"
+            ) from None
         first = day_number(start)
 
         def work(conn: Connection) -> None:
             if conn.execute(select(t.clock)).first() is not None:
-                raise LedgerError(f"--db {url}: already initialised (a ledger is there)")
+                raise LedgerError(f"{url}: already initialised (a ledger is there)", field="url")
             conn.execute(insert(t.clock).values(id=1, closed_through=first - 1, start_day=first))
             for grp, (policy, source) in policies.items():
                 vid = versions.insert_version(
@@ -167,14 +172,15 @@ class Ledger:
             layouts = {g: self.layout(conn, g)[0] for g in groups}
             rows = []
             for i, m in enumerate(new):
+                at = f"members[{i}]"
                 if not m.key or len(m.key) > 128:
-                    raise LedgerError(f"members[{i}].key: {m.key!r}, expected 1-128 characters")
+                    raise LedgerError(f"{m.key!r}, expected 1-128 characters", field="key", at=at)
                 if m.group not in groups:
                     raise LedgerError(
-                        f"members[{i}].group: {m.group!r}, expected one of {sorted(groups)}"
+                        f"{m.group!r}, expected one of {sorted(groups)}", field="group", at=at
                     )
                 if not 0 <= m.birth_month <= 12:
-                    raise LedgerError(f"members[{i}].birth_month: {m.birth_month}, expected 0-12")
+                    raise LedgerError(f"{m.birth_month}, expected 0-12", field="birth_month", at=at)
                 join = business if m.join_day is None else m.join_day
                 cp = layouts[m.group].cp
                 label = m.label or (cp.policy.program.groups or ("",))[0]
@@ -234,13 +240,15 @@ class Ledger:
             elif row.body_hash != (ev.body_hash(row.day) if ev.day is None else hashes[i]):
                 # a retry without a day means the day it was first recorded on
                 raise IdempotencyConflict(
-                    f"events[{i}].client_id: {ev.client_id!r} was used for a different "
-                    f"request (event {row.id} of {to_date(row.day)}); use a new id"
+                    f"{ev.client_id!r} was used for a different request (event {row.id} of "
+                    f"{to_date(row.day)}); use a new id",
+                    field="client_id",
+                    at=f"events[{i}]",
                 )
             else:
                 out[i] = _out_of_row(row, duplicate=True)
         if fresh:
-            check_day(day, clock, f"events[{fresh[0]}].day")
+            check_day(day, clock, f"events[{fresh[0]}]")
             if clock.open_day != day:
                 raise _NeedsOpen(day)
             batch = [events[i] for i in fresh]
@@ -263,7 +271,9 @@ class Ledger:
         who = {r.key: r for r in conn.execute(_MEMBERS_BY_KEY, {"keys": keys})}
         for i, ev in zip(where, events, strict=True):
             if ev.member not in who:
-                raise LedgerError(f"events[{i}].member: no member {ev.member!r} in the ledger")
+                raise LedgerError(
+                    f"no member {ev.member!r} in the ledger", field="member", at=f"events[{i}]"
+                )
         out: dict[int, EventOut] = {}
         for grp in sorted({who[e.member].grp for e in events}):
             sel = [j for j, e in enumerate(events) if who[e.member].grp == grp]
@@ -284,8 +294,8 @@ class Ledger:
             ev_ids, res = run_batch(conn, book, day, rows)
             if strict:
                 refused = refusal(book, res.status, rows, [where[j] for j in sel])
-                if refused:
-                    raise LedgerError(refused)
+                if refused is not None:
+                    raise refused
             write_events(conn, book, rows, res)
             persist(conn, book, [Step(day, res, ev_ids)])
             for k, j in enumerate(sel):
@@ -325,7 +335,7 @@ class Ledger:
                 select(t.members.c.id, t.members.c.grp).where(t.members.c.key == member)
             ).first()
             if row is None:
-                raise LedgerError(f"--member: no member {member!r} in the ledger")
+                raise LedgerError(f"no member {member!r} in the ledger", field="member", at="quote")
             lay, version = self.layout(conn, row.grp)
             book = load(conn, row.grp, lay, version, day, np.array([row.id]), lock=False)
             rows = [event_row(ev, "", row.id, day, 0)]
@@ -427,8 +437,9 @@ class Ledger:
             proof = versions.check_evidence(evidence, policy)
         elif force_reason is None or not force_reason.strip():
             raise LedgerError(
-                "apply-policy: give --evidence OUT/summary.json of a passing simulation of "
-                "exactly this policy, or --force with --reason"
+                "none, expected the summary of a passing simulation of exactly this policy "
+                "(OUT/summary.json), or a force_reason",
+                field="evidence",
             )
         reason = force_reason if proof is None else None
         return transact(
@@ -445,7 +456,7 @@ class Ledger:
             clock = read_clock(conn, "update")
             if clock.open_day == day:
                 return
-            check_day(day, clock, "day")
+            check_day(day, clock, "")
             for grp in self.groups(conn):
                 book, steps = self.advance(conn, grp, clock, day - 1, day)
                 persist(conn, book, steps)
@@ -578,7 +589,9 @@ def _refuse_missing_sqlite(url: str) -> None:
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         path = Path(url.removeprefix("sqlite:///"))
         if not path.exists():
-            raise LedgerError(f"--db {url}: no such file (run `pointsim ledger init` first)")
+            raise LedgerError(
+                f"{url}: no such file (run `pointsim ledger init` first)", field="url"
+            )
 
 
 def _out_of_row(row: Row, *, duplicate: bool) -> EventOut:  # type: ignore[type-arg]

@@ -173,13 +173,14 @@ def read_events(path: Path, replication: int | None = None) -> pd.DataFrame:
     reps = ints["replication"]
     if "replication" in frame and len(set(reps)) > 1 and replication is None:
         raise LedgerError(
-            f"{path}: the log holds replications {sorted(set(reps.tolist()))}; choose one "
-            "with --replication"
+            f"none, expected one of the replications {sorted(set(reps.tolist()))} that "
+            f"{path} holds",
+            field="replication",
         )
     if replication is not None:
         keep = reps == replication
         if not keep.any():
-            raise LedgerError(f"{path}: no events of replication {replication}")
+            raise LedgerError(f"{replication}: {path} has no events of it", field="replication")
         out, reps = out[keep].reset_index(drop=True), reps[keep]
     if "client_id" in frame:
         ids = frame["client_id"].astype(str)

@@ -79,7 +79,7 @@ def link_referrers(conn: Connection, new: Sequence[NewMember]) -> None:
     for i, m in enumerate(new):
         if m.referrer:
             if m.referrer not in ids:
-                raise LedgerError(f"members[{i}].referrer: no member {m.referrer!r}")
+                raise LedgerError(f"no member {m.referrer!r}", field="referrer", at=f"members[{i}]")
             rows.append({"k": m.key, "r": ids[m.referrer]})
     conn.execute(
         update(t.members).where(t.members.c.key == bindparam("k")).values(referrer=bindparam("r")),

@@ -28,7 +28,7 @@ BURNS = ("redeem", "cash_offset", "lottery", "bid", "donate")
 def member_row(conn: Connection, key: str) -> dict[str, object]:
     row = conn.execute(select(t.members).where(t.members.c.key == key)).first()
     if row is None:
-        raise LedgerError(f"--member: no member {key!r} in the ledger")
+        raise LedgerError(f"no member {key!r} in the ledger", field="member")
     return dict(row._mapping)
 
 

@@ -79,18 +79,21 @@ def body_hashes(columns: dict[str, pd.Series]) -> list[str]:
     return [hashlib.sha256(x.encode()).hexdigest() for x in text]
 
 
-def parse_money(text: str, what: str) -> int:
+def parse_money(text: str, field: str = "amount", at: str = "") -> int:
     """Exact micros of a decimal amount of currency (``"129.90"``); refuses NaN, infinities,
-    negatives and more than six decimals."""
+    negatives and more than six decimals, naming ``field`` (at ``at``, see
+    :class:`LedgerError`)."""
     try:
         value = Decimal(str(text).strip())
     except InvalidOperation:
-        raise LedgerError(f"{what}: {text!r} is not a number (expected e.g. 129.90)") from None
+        raise LedgerError(
+            f"{text!r} is not a number (expected e.g. 129.90)", field=field, at=at
+        ) from None
     if not value.is_finite() or value < 0:
-        raise LedgerError(f"{what}: {text!r}, expected a finite amount >= 0")
+        raise LedgerError(f"{text!r}, expected a finite amount >= 0", field=field, at=at)
     micros = value * MICROS
     if micros != micros.to_integral_value():
-        raise LedgerError(f"{what}: {text!r} has more than 6 decimals")
+        raise LedgerError(f"{text!r} has more than 6 decimals", field=field, at=at)
     return int(micros)
 
 
@@ -100,58 +103,64 @@ def event_kind(kind: str, name: str) -> tuple[str, str]:
     return ("action", kind) if kind in ACTIONS else (kind, name)
 
 
-def check(ev: EventIn, where: str) -> None:
-    """Refuse an event whose fields are of the wrong kind or range; ``where`` names it."""
+def check(ev: EventIn, at: str) -> None:
+    """Refuse an event whose fields are of the wrong kind or range; ``at`` names the event
+    (``events[2]``), the error the field."""
+
+    def bad(field: str, reason: str) -> LedgerError:
+        return LedgerError(reason, field=field, at=at)
+
     if ev.kind not in KINDS:
-        raise LedgerError(f"{where}.kind: {ev.kind!r}, expected one of {', '.join(KINDS)}")
+        raise bad("kind", f"{ev.kind!r}, expected one of {', '.join(KINDS)}")
     if not ev.member:
-        raise LedgerError(f"{where}.member: empty, expected a member key")
+        raise bad("member", "empty, expected a member key")
     for name in ("amount", "quantity", "code", "ref"):
         value = getattr(ev, name)
         if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
-            raise LedgerError(f"{where}.{name}: {value!r}, expected an integer")
+            raise bad(name, f"{value!r}, expected an integer")
     if not 0 <= ev.amount <= MAX_MICROS:
-        raise LedgerError(f"{where}.amount: {ev.amount!r} micros, expected 0..{MAX_MICROS}")
+        raise bad("amount", f"{ev.amount!r} micros, expected 0..{MAX_MICROS}")
     if ev.kind != "adjust" and ev.quantity < 0:
-        raise LedgerError(f"{where}.quantity: {ev.quantity!r}, expected >= 0")
+        raise bad("quantity", f"{ev.quantity!r}, expected >= 0")
     if ev.kind == "adjust" and ev.quantity == 0:
-        raise LedgerError(f"{where}.quantity: 0, expected a non-zero adjustment")
+        raise bad("quantity", "0, expected a non-zero adjustment")
     if ev.kind == "lottery":
         if ev.draw is None or not math.isfinite(ev.draw) or not 0 <= ev.draw < 1:
-            raise LedgerError(f"{where}.draw: {ev.draw!r}, expected a number in [0, 1)")
+            raise bad("draw", f"{ev.draw!r}, expected a number in [0, 1)")
     elif ev.draw is not None and not math.isfinite(ev.draw):
-        raise LedgerError(f"{where}.draw: {ev.draw!r}, expected a finite number or none")
+        raise bad("draw", f"{ev.draw!r}, expected a finite number or none")
     if ev.kind in ("adjust", "freeze", "unfreeze") and not ev.note.strip():
-        raise LedgerError(f"{where}.note: empty, an operator {ev.kind} needs a reason")
+        raise bad("note", f"empty, an operator {ev.kind} needs a reason")
     if ev.kind in ("purchase", "cash_offset") and ev.amount <= 0:
-        raise LedgerError(f"{where}.amount: {ev.amount!r}, expected an order value > 0")
+        raise bad("amount", f"{ev.amount!r}, expected an order value > 0")
     if ev.kind == "redeem" and not ev.name:
-        raise LedgerError(f"{where}.name: empty, expected a catalogue item id")
+        raise bad("name", "empty, expected a catalogue item id")
 
 
-def code_of(cp: CompiledPolicy, ev: EventIn, where: str) -> int:
-    """The engine ``code`` of an event under policy ``cp``, from its ``name`` when given."""
+def code_of(cp: CompiledPolicy, ev: EventIn, at: str) -> int:
+    """The engine ``code`` of an event under policy ``cp``, from its ``name`` when given
+    (refused naming field ``name`` of the event ``at``)."""
     kind = ev.kind
     if not ev.name:
         return ev.code
     if kind == "purchase":
         return cp.category_code(ev.name)
     if kind == "action":
-        return _index(ACTIONS, ev.name, f"{where}.name", "an action")
+        return _index(ACTIONS, ev.name, at, "an action")
     if kind == "redeem":
-        return _index(cp.item_ids, ev.name, f"{where}.name", "a catalogue item")
+        return _index(cp.item_ids, ev.name, at, "a catalogue item")
     if kind == "bid":
-        return _index(cp.lot_ids, ev.name, f"{where}.name", "an auction lot")
+        return _index(cp.lot_ids, ev.name, at, "an auction lot")
     if kind == "referral":
         stage, _, role = ev.name.partition(":")
-        _index(STAGES, stage, f"{where}.name", "a referral stage")
-        _index(ROLES, role, f"{where}.name (after ':')", "a referral role")
+        _index(STAGES, stage, at, "a referral stage")
+        _index(ROLES, role, at, "a referral role (after ':')")
         return referral_code(stage, role)
     return ev.code
 
 
-def _index(options: tuple[str, ...], name: str, where: str, what: str) -> int:
+def _index(options: tuple[str, ...], name: str, at: str, what: str) -> int:
     if name not in options:
         shown = ", ".join(options) if options else "none in this policy"
-        raise LedgerError(f"{where}: {name!r} is not {what} (expected one of: {shown})")
+        raise LedgerError(f"{name!r} is not {what} (expected one of: {shown})", field="name", at=at)
     return options.index(name)

@@ -29,8 +29,25 @@ _RETRY_CODES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, l
 
 
 class LedgerError(Exception):
-    """A request the ledger refuses; the message names the argument and what was expected.
-    Nothing of the refused request is written."""
+    """A request the ledger refuses; nothing of it is written.
+
+    ``field`` names the field or argument at fault in the library's own terms (``member``,
+    ``amount``, ``quantity``, ``client_id``, ``url``, ``evidence`` ...; None: the request as
+    a whole), ``at`` where that field is (``events[2]``, ``quote``, ``log.csv line 7``; "" for
+    an argument of the call), and ``reason`` the value and what was expected. The message is
+    ``at.field: reason`` (``at: field: reason`` after a file's line); a front end names its
+    own options for the fields (the CLI: ``--amount: ...``)."""
+
+    def __init__(self, reason: str, *, field: str | None = None, at: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+        self.at = at
+
+    def __str__(self) -> str:
+        sep = ": " if " " in self.at else "."
+        where = sep.join(p for p in (self.at, self.field) if p)
+        return f"{where}: {self.reason}" if where else self.reason
 
 
 def normalise_url(url: str) -> str:
@@ -41,11 +58,12 @@ def normalise_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise LedgerError(f"--db {url!r}: not a database URL ({exc})") from None
+        raise LedgerError(f"{url!r} is not a database URL ({exc})", field="url") from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise LedgerError(
-            f"--db {url!r}: backend {parsed.get_backend_name()!r} is not supported "
-            "(expected sqlite:///FILE or postgresql://...)"
+            f"{url!r}: backend {parsed.get_backend_name()!r} is not supported "
+            "(expected sqlite:///FILE or postgresql://...)",
+            field="url",
         )
     return url
 

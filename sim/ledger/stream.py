@@ -152,8 +152,6 @@ def _joins(group: Sequence[_Item], ids: set[str], item: _Item) -> bool:
 def _as_one(err: LedgerError) -> LedgerError:
     """The refusal of a lone event, its message naming the field (``member: ...``), not
     ``events[0].member: ...`` of a batch."""
-    text = str(err)
-    for prefix in ("events[0].", "events[0]: "):
-        if text.startswith(prefix):
-            text = text[len(prefix) :]
-    return type(err)(text)
+    if err.at != "events[0]":
+        return err
+    return type(err)(err.reason, field=err.field)

@@ -42,19 +42,20 @@ def check_evidence(path: Path, policy: Policy) -> Evidence:
         policies = summary["policies"]
         metrics = summary["metrics"]
     except FileNotFoundError:
-        raise LedgerError(f"--evidence {path}: no such file") from None
+        raise LedgerError(f"{path}: no such file", field="evidence") from None
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise LedgerError(
-            f"--evidence {path}: not a simulation summary (pointsim run writes OUT/summary.json;"
-            f" {exc})"
+            f"{path}: not a simulation summary (pointsim run writes OUT/summary.json; {exc})",
+            field="evidence",
         ) from None
     want = content_hash(policy)
     groups = [g for g, p in policies.items() if p.get("content_hash") == want]
     if not groups:
         seen = ", ".join(f"{g}: {p.get('content_hash', '?')[:12]}" for g, p in policies.items())
         raise LedgerError(
-            f"--evidence {path}: no group of that run used this policy (content hash "
-            f"{want[:12]}; the run's groups: {seen}). Simulate exactly this policy first."
+            f"{path}: no group of that run used this policy (content hash {want[:12]}; the "
+            f"run's groups: {seen}). Simulate exactly this policy first.",
+            field="evidence",
         )
     for g in groups:
         banded = {k: v for k, v in metrics.get(g, {}).items() if v.get("band") is not None}
@@ -66,7 +67,7 @@ def check_evidence(path: Path, policy: Policy) -> Evidence:
             problem = f"group {g} fails its health bands ({shown})"
         else:
             problem = f"group {g} checked no health band"
-    raise LedgerError(f"--evidence {path}: not a passing simulation: {problem}")
+    raise LedgerError(f"{path}: not a passing simulation: {problem}", field="evidence")
 
 
 def plan(conn: Connection, grp: str, policy: Policy) -> str:
@@ -77,7 +78,7 @@ def plan(conn: Connection, grp: str, policy: Policy) -> str:
         .where(t.programs.c.grp == grp)
     ).first()
     if row is None:
-        raise LedgerError(f"--group {grp!r}: no such group in the ledger")
+        raise LedgerError(f"no group {grp!r} in the ledger", field="group")
     active = validate_policy(json.loads(row.policy_json), row.source)
     return render_diff(diff(active, policy))
 
@@ -96,8 +97,9 @@ def record(
     first_free = (clock.open_day or clock.closed_through) + 1
     if effective < first_free:
         raise LedgerError(
-            f"--effective {to_date(effective)}: the ledger has run through "
-            f"{to_date(first_free - 1)}; a policy can start on {to_date(first_free)} or later"
+            f"{to_date(effective)}: the ledger has run through {to_date(first_free - 1)}; a "
+            f"policy can start on {to_date(first_free)} or later",
+            field="effective",
         )
     held = set(
         conn.execute(select(t.members.c.tier).where(t.members.c.grp == grp).distinct()).scalars()
@@ -117,8 +119,9 @@ def record(
     ).scalar_one()
     if later:
         raise LedgerError(
-            f"--effective {to_date(effective)}: group {grp} already has a version waiting to "
-            "start on or after that day"
+            f"{to_date(effective)}: group {grp} already has a version waiting to start on or "
+            "after that day",
+            field="effective",
         )
     ev = None if evidence is None else json.dumps(evidence.__dict__)
     return insert_version(conn, grp, policy, source, effective, ev, reason, "waiting")
