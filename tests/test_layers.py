@@ -55,8 +55,9 @@ FOUNDATION = frozenset({"sim", "sim.files", "sim.kpi", "sim.text"})
 INPUTS = frozenset({"sim.policy", "sim.behaviour", "sim.scenario"})
 ENGINE = frozenset({"sim.engine"})
 SHELLS = frozenset({"sim.world", "sim.ledger"})
-ANALYSIS = frozenset({"sim.metrics", "sim.health", "sim.sweep", "sim.report"})
-APPLICATION = frozenset({"sim.execute", "sim.outputs", "sim.runner", "sim.__main__"})
+ANALYSIS = frozenset({"sim.metrics", "sim.health", "sim.execute", "sim.sweep", "sim.report"})
+"""``sim.execute`` runs runs and reads their headline metrics: the sweep builds on it."""
+APPLICATION = frozenset({"sim.outputs", "sim.runner", "sim.__main__"})
 """Besides every ``sim.cli*`` module."""
 
 POLICY_MODEL = frozenset(
@@ -235,20 +236,6 @@ KNOWN: Mapping[str, frozenset[tuple[str, str]]] = {
     ),
     "no-private": frozenset(
         {
-            # the scenario validates and overrides like the policy: sim.policy.load to make
-            # these public
-            ("sim.scenario.load", "sim.policy.load._problems"),
-            ("sim.scenario.load", "sim.policy.load._set_path"),
-            ("sim.scenario.load", "sim.policy.load._thaw"),
-            ("sim.sweep.plan", "sim.policy.load._problems"),
-            # labels and bands of the report: the shared formatting module's job
-            ("sim.sweep.display", "sim.report.html._label"),
-            ("sim.sweep.figures", "sim.report.html._label"),
-            ("sim.sweep.parameter_figures", "sim.report.html._band_text"),
-            ("sim.sweep.report", "sim.report.html._band_text"),
-            ("sim.sweep.report", "sim.report.html._label"),
-            ("sim.sweep.tradeoff_figures", "sim.report.html._band_text"),
-            ("sim.sweep.tradeoff_figures", "sim.report.html._label"),
             # the CLI's shared option handling: a public helper of the CLI
             ("sim.cli_ledger", "sim.cli_policy._load"),
             ("sim.cli_ledger", "sim.cli_policy._set_option"),

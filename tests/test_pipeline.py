@@ -119,3 +119,25 @@ def test_kept_daily_tables_are_the_run_command_s_tables_for_that_point(tmp_path:
     assert again.exit_code == 0, again.output
     assert "7 of 8 run(s) already finished" in again.output
     assert (out / "daily" / "metrics" / "p00002-r0000.parquet").is_file()
+
+
+def test_a_sweep_reads_each_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Points are built in memory from the parsed scenario and policy, not by reading the
+    files again for every point and every value checked."""
+    import sim.policy.load as policy_load
+    from sim.sweep.plan import plan_sweep
+
+    path = write_scenario(tmp_path)
+    reads: list[Path] = []
+    real = policy_load.read_toml
+
+    def counting(p: Path | str) -> dict[str, object]:
+        reads.append(Path(p).resolve())
+        return real(p)
+
+    monkeypatch.setattr(policy_load, "read_toml", counting)
+    monkeypatch.setattr("sim.scenario.load.read_toml", counting)
+    plan = plan_sweep(path)
+    assert len(plan.points) == 4
+    assert sorted(map(str, reads)) == sorted({str(p) for p in reads}), "a file read twice"
+    assert len(reads) == 2  # the scenario and its policy

@@ -101,7 +101,8 @@ def _describe(err: Mapping[str, Any]) -> str:
     return msg
 
 
-def _problems(err: ValidationError, data: Mapping[str, Any], source: str) -> list[Problem]:
+def problems_of(err: ValidationError, data: Mapping[str, Any], source: str) -> list[Problem]:
+    """Every problem of a validation error, each at its dotted path in ``data`` (of ``source``)."""
     out: list[Problem] = []
     for e in err.errors():
         path = _clean_loc(e["loc"], data)
@@ -133,7 +134,7 @@ def validate_policy(data: Mapping[str, Any], source: str = "<policy>") -> Policy
     try:
         return Policy.model_validate(data)
     except ValidationError as err:
-        raise PolicyError(_problems(err, data, source)) from None
+        raise PolicyError(problems_of(err, data, source)) from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -194,15 +195,26 @@ def _set_path(data: dict[str, Any], path: str, value: Any, source: str, started:
         node = node[key]
 
 
+def apply_overrides(
+    data: Mapping[str, Any], overrides: Mapping[str, Any], source: str = "--set"
+) -> dict[str, Any]:
+    """A plain copy of ``data`` (a dumped model) with fields replaced by dotted path; an
+    optional table that is unset is started by the first override into it. Unknown paths
+    raise :class:`PolicyError` naming ``source`` and the path."""
+    out: dict[str, Any] = _thaw(data)
+    started: set[int] = set()
+    for path, value in overrides.items():
+        _set_path(out, path, value, source, started)
+    return out
+
+
 def override(policy: Policy, overrides: Mapping[str, Any], source: str = "--set") -> Policy:
     """A new policy with fields replaced by dotted path; validated again. Unknown paths fail."""
     if not overrides:
         return policy
-    data = _thaw(policy.model_dump(mode="python"))
-    started: set[int] = set()
-    for path, value in overrides.items():
-        _set_path(data, path, value, source, started)
-    return validate_policy(data, source)
+    return validate_policy(
+        apply_overrides(policy.model_dump(mode="python"), overrides, source), source
+    )
 
 
 def load_policy(path: Path | str, overrides: Mapping[str, Any] | None = None) -> Policy:

@@ -1,6 +1,13 @@
 """Scenarios: a policy, a population, a horizon, behaviour, experiment groups, health bands."""
 
-from sim.scenario.load import DEFAULT_SCENARIO, Arm, Scenario, ScenarioError, load_scenario
+from sim.scenario.load import (
+    DEFAULT_SCENARIO,
+    Arm,
+    Scenario,
+    ScenarioError,
+    Sources,
+    load_scenario,
+)
 from sim.scenario.model import SCENARIO_KEYS, ScenarioSpec
 
 __all__ = [
@@ -10,5 +17,6 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ScenarioSpec",
+    "Sources",
     "load_scenario",
 ]

@@ -14,13 +14,12 @@ from sim.policy import Policy
 from sim.policy.load import (
     PolicyError,
     Problem,
-    _problems,
-    _set_path,
-    _thaw,
+    apply_overrides,
     content_hash,
     load_policy,
     override,
     parse_override,
+    problems_of,
     read_toml,
 )
 from sim.scenario.model import SCENARIO_KEYS, ScenarioSpec
@@ -72,7 +71,41 @@ def _validate(data: Mapping[str, Any], source: str) -> ScenarioSpec:
     try:
         return ScenarioSpec.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(_problems(err, data, source)) from None
+        raise ScenarioError(problems_of(err, data, source)) from None
+
+
+class Sources:
+    """The files a scenario reads, each read and parsed once: the scenario's TOML and each
+    policy file. Pass one to every :func:`load_scenario` of a sweep, so its points are built
+    in memory from the parsed files rather than by reading them again."""
+
+    def __init__(self) -> None:
+        self._toml: dict[Path, dict[str, Any] | PolicyError] = {}
+        self._policies: dict[Path, Policy | PolicyError] = {}
+
+    def toml(self, path: Path) -> dict[str, Any]:
+        key = path.resolve()
+        if key not in self._toml:
+            try:
+                self._toml[key] = read_toml(path)
+            except PolicyError as err:
+                self._toml[key] = err
+        found = self._toml[key]
+        if isinstance(found, PolicyError):
+            raise found
+        return found
+
+    def policy(self, path: Path) -> Policy:
+        key = path.resolve()
+        if key not in self._policies:
+            try:
+                self._policies[key] = load_policy(path)
+            except PolicyError as err:
+                self._policies[key] = err
+        found = self._policies[key]
+        if isinstance(found, PolicyError):
+            raise found
+        return found
 
 
 def load_scenario(
@@ -84,6 +117,7 @@ def load_scenario(
     replications: int | None = None,
     seed: int | None = None,
     values: Mapping[str, Any] | None = None,
+    sources: Sources | None = None,
 ) -> Scenario:
     """Read and validate a scenario (default: ``scenarios/double_points.toml``) and its
     policies. ``sets`` are ``PATH=VALUE`` overrides: a path starting with a scenario key
@@ -100,12 +134,15 @@ def load_scenario(
     by ``sets`` or ``values`` is taken as given. (``--set population.size=N``, or a sweep
     over it, sets the size alone: the same joiners into a larger or smaller base.)
 
+    ``sources``: files already read (:class:`Sources`); default: read them now.
+
     Raises :class:`ScenarioError` naming the file and field of every problem, before
     anything runs."""
     path = Path(path) if path is not None else DEFAULT_SCENARIO
     source = str(path)
+    sources = sources if sources is not None else Sources()
     try:
-        data = read_toml(path)
+        data = sources.toml(path)
     except PolicyError as err:
         raise ScenarioError(err.problems) from None
     scenario_sets: dict[str, Any] = {}
@@ -130,17 +167,15 @@ def load_scenario(
     if members is not None:
         scenario_sets = {**_scaled(spec, members), **scenario_sets}
     if scenario_sets:
-        raw = _thaw(spec.model_dump(mode="python"))
         try:
-            for key, value in scenario_sets.items():
-                _set_path(raw, key, value, "--set", set())
+            raw = apply_overrides(spec.model_dump(mode="python"), scenario_sets, "--set")
         except PolicyError as err:
             raise ScenarioError(err.problems) from None
         spec = _validate(raw, "--set")
     problems = _band_problems(spec, source)
     if problems:
         raise ScenarioError(problems)
-    arms = _arms(spec, path, policy_sets)
+    arms = _arms(spec, path, policy_sets, sources)
     tiers = {t for arm in arms for t in arm.policy.tiers}
     unknown = [
         Problem(source, f"health.{name}", f"no tier {name[5:-6]!r} in the policy's tiers")
@@ -186,16 +221,22 @@ def _control(spec: ScenarioSpec) -> str | None:
 
 
 def _policy(
-    file: Path, sets: Mapping[str, Any], source: str, cli_sets: Mapping[str, Any]
+    file: Path,
+    sets: Mapping[str, Any],
+    source: str,
+    cli_sets: Mapping[str, Any],
+    sources: Sources,
 ) -> Policy:
     try:
-        policy = override(load_policy(file), sets, source)
+        policy = override(sources.policy(file), sets, source)
         return override(policy, cli_sets, "--set")
     except PolicyError as err:
         raise ScenarioError(err.problems) from None
 
 
-def _arms(spec: ScenarioSpec, path: Path, cli_sets: Mapping[str, Any]) -> tuple[Arm, ...]:
+def _arms(
+    spec: ScenarioSpec, path: Path, cli_sets: Mapping[str, Any], sources: Sources
+) -> tuple[Arm, ...]:
     base_file = (path.parent / spec.policy).resolve()
     if not base_file.is_file():
         raise ScenarioError([Problem(str(path), "policy", f"no such policy file: {base_file}")])
@@ -218,7 +259,7 @@ def _arms(spec: ScenarioSpec, path: Path, cli_sets: Mapping[str, Any]) -> tuple[
                 )
         sets = {**spec.set, **(group.set if group is not None else {})}
         where = f"{path} (policy overrides of group {name!r})"
-        policy = _policy(file, sets, where, cli_sets)
+        policy = _policy(file, sets, where, cli_sets, sources)
         labels = policy.program.groups
         wanted = group.label if group is not None and group.label is not None else None
         if wanted is not None and wanted not in labels:

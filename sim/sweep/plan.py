@@ -23,8 +23,8 @@ from scipy.stats import qmc
 
 from sim.execute import RunTask, scenario_key
 from sim.metrics.schema import EXPERIMENT, SUMMARY
-from sim.policy.load import Problem, _problems
-from sim.scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario
+from sim.policy.load import Problem, problems_of
+from sim.scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, Sources, load_scenario
 from sim.scenario.sweep_spec import Range, SweepSpec, parse_constraint
 from sim.sweep.result import ParamInfo
 
@@ -132,7 +132,7 @@ def _sweep_spec(base: Scenario, overrides: Mapping[str, Any], source: str) -> Sw
     try:
         return SweepSpec.model_validate(raw)
     except ValidationError as err:
-        problems = _problems(err, raw, source)
+        problems = problems_of(err, raw, source)
         raise ScenarioError(
             [
                 Problem(p.source, f"sweep.{p.path}" if p.path else "sweep", p.message)
@@ -154,7 +154,13 @@ def plan_sweep(
     Raises :class:`ScenarioError` naming the file (or option) and path of every problem,
     before anything runs."""
     path = Path(path) if path is not None else DEFAULT_SCENARIO
-    common: dict[str, Any] = {"sets": tuple(sets), "members": members, "days": days}
+    # every point is built from the files as parsed once, never read again
+    common: dict[str, Any] = {
+        "sets": tuple(sets),
+        "members": members,
+        "days": days,
+        "sources": Sources(),
+    }
     base = load_scenario(path, **common)
     overrides = dict(overrides or {})
     source = f"{path} with command-line options" if overrides else str(path)
