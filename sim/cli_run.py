@@ -20,7 +20,12 @@ if TYPE_CHECKING:
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
-MEMBERS = click.option("--members", type=click.IntRange(min=1), help="Members at the start.")
+MEMBERS = click.option(
+    "--members",
+    type=click.IntRange(min=1),
+    help="Members at the start. New members a day scale with them, so a smaller run is the "
+    "same economy, smaller (--set population.size=N sets the size alone).",
+)
 DAYS = click.option("--days", type=click.IntRange(min=1), help="Days in the metric window.")
 SETS = click.option(
     "--set",
