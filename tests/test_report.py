@@ -3,29 +3,36 @@
 from __future__ import annotations
 
 import base64
-import html
+import dataclasses
 import re
 import subprocess
 import tempfile
 from datetime import date
 from pathlib import Path
 
+import jinja2
 import pytest
+from markupsafe import escape
 from test_summary import make_spec, make_tables
 
 import sim.report.figures
+from sim.metrics.results import Summary
 from sim.metrics.schema import RunTables, SummarySpec
 from sim.metrics.summary import summarise
-from sim.report import write_report
+from sim.report import Chart, render_report, write_report
+from sim.report.html import render_page
 
 CAMPAIGNS = [("double points", date(2026, 3, 1), date(2026, 3, 14))]
 IMG = '<img src="data:image/png;base64,'
 CHROMIUM = Path("/usr/bin/chromium")
+NASTY = "<script>&\"'"
+ONCE = "&lt;script&gt;&amp;&#34;&#39;"
+"""``NASTY`` escaped once."""
 
 
 def _report(
     tmp_path: Path, tables: RunTables, spec: SummarySpec, name: str = "report.html"
-) -> tuple[str, dict[str, object]]:
+) -> tuple[str, Summary]:
     summary = summarise(tables, spec)
     out = tmp_path / name
     write_report(tables, summary, spec, out, campaigns=CAMPAIGNS)
@@ -50,7 +57,7 @@ def test_experiment_report_is_one_self_contained_file(tmp_path: Path) -> None:
     assert text.count(IMG) == len(keys)
     for png in re.findall(r'data:image/png;base64,([A-Za-z0-9+/=]+)"', text):
         assert base64.b64decode(png).startswith(b"\x89PNG")
-    assert html.escape(str(summary["headline"])) in text
+    assert escape(summary.headline) in text  # the template's escaping: ' as &#39;
     assert text.index('id="headline"') < text.index("<table")
     # KPI table: a row per metric with the group values, the band and the difference.
     assert "Cost ratio" in text and "1% – 3%" in text
@@ -86,6 +93,38 @@ def test_out_of_band_cells_are_red_and_text_is_escaped(tmp_path: Path) -> None:
     assert "<b>t&t</b>" not in text
     assert "&lt;b&gt;t&amp;t&lt;/b&gt;" in text
     assert 'class="num out"' in text and "below band" in text
+
+
+def test_user_text_is_escaped_exactly_once() -> None:
+    group = f"t {NASTY}"
+    tables = make_tables(groups=("control", group), days=40)
+    spec = dataclasses.replace(
+        make_spec(groups=("control", group)), scenario=f"demo {NASTY}", title=f"Study {NASTY}"
+    )
+    chart = Chart("mine", f"Chart {NASTY}", f"Read {NASTY}.", b"\x89PNG fake")
+    text = render_report(summarise(tables, spec), [chart])
+
+    assert "<script" not in text and NASTY not in text
+    for once in (
+        f"<title>Study {ONCE} – pointsim report</title>",
+        f'<p class="eyebrow">Study {ONCE} · scenario demo {ONCE}</p>',
+        f"<th>t {ONCE}</th>",  # the group's column
+        f"<th>t {ONCE} − control</th>",  # its difference
+        f"groups: control, t {ONCE} ·",
+        f"<li>t {ONCE}: policy <b>policy-t {ONCE}</b> (policies/t {ONCE}.toml)",
+        f"Scenario <b>demo {ONCE}</b>",
+        f'<h3>Chart {ONCE}</h3><img src="data:image/png;base64,',
+        f'alt="Chart {ONCE}"',
+        f"Read {ONCE}.</figcaption>",
+    ):
+        assert once in text, once
+    # Nothing escaped twice (an escaped "&" followed by an entity's name).
+    assert not re.search(r"&amp;(lt|gt|amp|quot|#\d+|#x[0-9a-f]+);", text)
+
+
+def test_a_template_missing_a_value_fails() -> None:
+    with pytest.raises(jinja2.UndefinedError):
+        render_page("report.html", {})
 
 
 def test_a_failing_figure_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import html
 import io
 import itertools
 import re
@@ -15,16 +14,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from markupsafe import escape
 from matplotlib.figure import Figure
 
 import sim.sweep.figures
 import sim.sweep.parameter_figures
 import sim.sweep.tradeoff_figures
 from sim.report.figures import Chart
-from sim.sweep.report import MAX_ROWS, _points_table, render_sweep_report, write_sweep_report
+from sim.sweep.report import MAX_ROWS, render_sweep_report, write_sweep_report
 from sim.sweep.result import FIGURE_METRICS, Best, Bound, ParamInfo, SweepAnalysis
 
 IMG = '<img src="data:image/png;base64,'
+NASTY = "<script>&\"'"
+ONCE = "&lt;script&gt;&amp;&#34;&#39;"
+"""``NASTY`` escaped once."""
 UNITS = {
     "cost_ratio": "share",
     "liability_end": "currency",
@@ -212,7 +215,7 @@ def test_grid_report_is_one_self_contained_file(tmp_path: Path, small_figures: N
     assert "<script>" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; study" in text
     assert analysis.best is not None
-    assert html.escape(analysis.best.answer) in text
+    assert escape(analysis.best.answer) in text
     assert "&lt;for point 2&gt;" in text and 'class="warn"' in text
     assert text.index('id="headline"') < text.index("<table")
     # Meta line: the parameters, group and baseline.
@@ -264,7 +267,7 @@ def test_failed_runs_nan_and_no_objective(tmp_path: Path, quick_figures: None) -
     text = _write(tmp_path, analysis)
 
     assert "2 point(s) × 1 replication(s) ran" in text
-    assert "--maximize METRIC --subject-to &#x27;cost_ratio&lt;=0.03&#x27;" in text
+    assert "--maximize METRIC --subject-to &#39;cost_ratio&lt;=0.03&#39;" in text
     assert '<p class="fail" id="failed">1 of 2 runs failed (1 at point 1 (treatment))' in text
     assert 'class="best"' not in text and "★ best" not in text
     assert _figure_keys(text) == ["param-0", "frontier"]
@@ -276,7 +279,7 @@ def test_many_points_show_the_best_sixty() -> None:
     analysis = make_analysis(
         [("a", "grid", list(range(10))), ("b", "grid", list(range(8)))], replications=2
     )
-    table = _points_table(analysis)
+    table = render_sweep_report(analysis, [])  # no figures: the table is what this reads
     assert table.count('<td class="pt"') == MAX_ROWS
     assert "Showing 60 of 80 points" in table
     assert analysis.best is not None
@@ -298,3 +301,37 @@ def test_render_uses_the_charts_given() -> None:
     text = render_sweep_report(analysis, [chart])
     assert _figure_keys(text) == ["mine"] and text.count(IMG) == 1
     assert "A &lt;chart&gt;" in text and "Read &lt;this&gt;." in text
+
+
+def test_user_text_is_escaped_exactly_once() -> None:
+    analysis = make_analysis(
+        [("program.point_value", "grid", [0.005, 0.01]), ("tiers.mode", "grid", ["none", NASTY])],
+        title=f"Study {NASTY}",
+    )
+    group = f"t {NASTY}"
+    analysis.points["group"] = group
+    analysis = dataclasses.replace(
+        analysis,
+        scenario=f"spring {NASTY}",
+        group=group,
+        constraints=(f"cost_ratio <= 0.03 {NASTY}",),
+    )
+    chart = Chart("mine", f"Chart {NASTY}", f"Read {NASTY}.", b"\x89PNG fake")
+    text = render_sweep_report(analysis, [chart])
+
+    assert "<script" not in text and NASTY not in text
+    for once in (
+        f"<title>Study {ONCE} – pointsim sweep</title>",
+        f'<p class="eyebrow">Study {ONCE} · sweep of scenario spring {ONCE}</p>',
+        f"analysed group t {ONCE} ·",
+        f"tiers.mode ({ONCE}, none)",
+        f"Constraints: cost_ratio &lt;= 0.03 {ONCE}</p>",
+        f'<td class="num">{ONCE}</td>',  # the parameter's value in the points table
+        f'title="program.point_value=0.005, tiers.mode={ONCE}"',
+        f"Scenario <b>spring {ONCE}</b>",
+        f"<h3>Chart {ONCE}</h3>",
+        f"Read {ONCE}.</figcaption>",
+    ):
+        assert once in text, once
+    # Nothing escaped twice (an escaped "&" followed by an entity's name).
+    assert not re.search(r"&amp;(lt|gt|amp|quot|#\d+|#x[0-9a-f]+);", text)

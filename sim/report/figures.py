@@ -20,7 +20,6 @@ from matplotlib.patches import Patch
 from sim.metrics.schema import RunTables, SummarySpec
 from sim.report.plotting import (
     CAMPAIGN_COLOUR,
-    band_text,
     by_replication,
     control_label,
     date_axis,
@@ -33,6 +32,7 @@ from sim.report.plotting import (
     shade_campaigns,
     y_format,
 )
+from sim.text import band_text
 
 __all__ = ["Chart", "Context", "build_charts"]
 
@@ -209,7 +209,12 @@ def cost_ratio_figure(ctx: Context) -> Figure | None:
         top = ax.get_ylim()[1]
         lo, hi = low if low is not None else 0.0, high if high is not None else top
         ax.axhspan(
-            lo, hi, color="#2e9e5b", alpha=0.12, lw=0, label=f"healthy band {band_text(band)}"
+            lo,
+            hi,
+            color="#2e9e5b",
+            alpha=0.12,
+            lw=0,
+            label=f"healthy band {band_text(band, 'share')}",
         )
         ax.set_ylim(bottom=0, top=max(top, hi * 1.15))
     ax.set_title(f"Cost ratio: points cost / GMV over the last {window} days")

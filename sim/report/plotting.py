@@ -22,7 +22,6 @@ from scipy import stats
 
 __all__ = [
     "CAMPAIGN_COLOUR",
-    "band_text",
     "by_replication",
     "control_label",
     "date_axis",
@@ -154,15 +153,3 @@ def legend(ax: Axes) -> None:
     """A frameless legend, when the axes have labelled artists."""
     if ax.get_legend_handles_labels()[0]:
         ax.legend(frameon=False, fontsize=9, loc="best")
-
-
-def band_text(band: tuple[float | None, float | None]) -> str:
-    """A band of shares for people: ``1% – 3%``, ``≤ 5%``."""
-    low, high = band
-    lo = f"{low * 100:.4g}%" if low is not None else ""
-    hi = f"{high * 100:.4g}%" if high is not None else ""
-    if low is None:
-        return f"≤ {hi}"
-    if high is None:
-        return f"≥ {lo}"
-    return f"{lo} – {hi}"

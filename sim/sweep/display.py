@@ -15,8 +15,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import Formatter
 
-from sim.report.html import _label
 from sim.sweep.result import SweepAnalysis
+from sim.text import label
 
 __all__ = [
     "BAND_COLOUR",
@@ -106,7 +106,7 @@ def axis_format(ax: Axes, unit: str, axis: str) -> None:
 def metric_title(a: SweepAnalysis, metric: str) -> str:
     """A metric's name for an axis or panel title, with the currency for money."""
     unit = a.units.get(metric, "")
-    return f"{_label(metric)} ({a.currency})" if unit == "currency" else _label(metric)
+    return f"{label(metric)} ({a.currency})" if unit == "currency" else label(metric)
 
 
 # --- data -------------------------------------------------------------------------------------

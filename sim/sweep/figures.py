@@ -13,11 +13,11 @@ from itertools import combinations
 from matplotlib.figure import Figure
 
 from sim.report.figures import Chart
-from sim.report.html import _label
 from sim.report.plotting import png_bytes
 from sim.sweep.parameter_figures import pair_figure, parameter_figure
 from sim.sweep.result import SweepAnalysis
 from sim.sweep.tradeoff_figures import frontier_figure, sensitivity_figure
+from sim.text import label
 
 __all__ = ["build_sweep_charts"]
 
@@ -90,13 +90,13 @@ def build_sweep_charts(a: SweepAnalysis) -> list[Chart]:
     if any(c.split("<")[0].split(">")[0].strip() in (xm, ym) for c in a.constraints):
         extras.append("dashed red lines are constraints")
     if a.bands.get(xm):
-        extras.append(f"green: the healthy band of {_label(xm).lower()}")
+        extras.append(f"green: the healthy band of {label(xm).lower()}")
     add(
         "frontier",
-        f"Trade-off: {_label(xm).lower()} against {_label(ym).lower()}",
+        f"Trade-off: {label(xm).lower()} against {label(ym).lower()}",
         frontier_figure(a),
         f"Each grey dot is a point (number = point index), with 95% intervals as bars. Left is "
-        f"cheaper ({_label(xm).lower()}), up is better ({_label(ym).lower()}). Blue dots joined "
+        f"cheaper ({label(xm).lower()}), up is better ({label(ym).lower()}). Blue dots joined "
         "by the step line are efficient: no other point is both further left and higher"
         + "".join(f"; {e}" for e in extras)
         + ".",

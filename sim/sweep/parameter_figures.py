@@ -17,7 +17,6 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
-from sim.report.html import _band_text
 from sim.report.plotting import PALETTE, new_figure, y_format
 from sim.sweep.display import (
     BAND_COLOUR,
@@ -29,6 +28,7 @@ from sim.sweep.display import (
     short_value,
 )
 from sim.sweep.result import FIGURE_METRICS, ParamInfo, SweepAnalysis
+from sim.text import band_text
 
 __all__ = ["HEATMAP_METRICS", "pair_figure", "parameter_figure"]
 
@@ -217,7 +217,7 @@ def parameter_figure(a: SweepAnalysis, p: ParamInfo) -> Figure | None:
         ax.tick_params(labelsize=7)
         y_format(ax, "share" if unit == "share" else "number")
         axis_format(ax, unit, "y")
-        _band(ax, a.bands.get(metric), _band_text(a.bands.get(metric), unit, a.currency))
+        _band(ax, a.bands.get(metric), band_text(a.bands.get(metric), unit, a.currency))
         _param_axis(ax, p, frame[p.path])
         if frame[metric].isna().all():
             ax.text(0.5, 0.5, "not defined", transform=ax.transAxes, ha="center", color=GREY)

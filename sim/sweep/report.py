@@ -1,16 +1,17 @@
 """The sweep's single-file HTML report, ``sweep.html``: the answer, a table of every point,
 figures of the metrics against the parameters, the trade-off and what matters most.
 
-Like the run report (:mod:`sim.report.html`) everything is inline (CSS, figures as base64 PNG)
-and every piece of run text is escaped; the file is written atomically.
+Rendered from the template ``sweep.html`` of :mod:`sim.report.html` (on the ``base.html`` it
+shares with the run report); this module only turns the analysis into plain rows of text for
+it, and the template escapes every value. Like the run report everything is inline (CSS,
+figures as base64 PNG); the file is written atomically.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from html import escape
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,36 +19,61 @@ import pandas as pd
 
 import sim
 from sim.files import write_text_atomic
-from sim.metrics.summary import format_value
 from sim.report.figures import Chart
-from sim.report.html import CSS, _band_text, _label, figures_html
-from sim.sweep.display import flags, param_text, short_value
+from sim.report.html import Cell, generated_text, render_page
+from sim.sweep.display import flags, metric_title, param_text, short_value
 from sim.sweep.figures import build_sweep_charts
 from sim.sweep.result import SweepAnalysis
+from sim.text import band_text, format_value, label
 
 __all__ = ["MAX_ROWS", "render_sweep_report", "write_sweep_report"]
 
 MAX_ROWS = 60
 """The points table shows at most this many points."""
 
-SWEEP_CSS = """
-.scroll{overflow-x:auto;margin-top:8px}
-table.points{font-size:12px;margin-top:0}
-table.points th{font-size:11px;line-height:1.3;padding:6px 5px;vertical-align:bottom}
-table.points td{padding:5px}
-table.points th .ci{font-weight:400}
-tr.best td{box-shadow:inset 0 2px 0 #e08a00,inset 0 -2px 0 #e08a00}
-tr.best td:first-child{box-shadow:inset 2px 2px 0 #e08a00,inset 0 -2px 0 #e08a00}
-tr.best td.pt{background:#fff3d6}
-td.pt .tag{color:#8a6200}td.no{color:#a3281b;font-weight:600}
-ul.warn{background:#fcefc7;border-left:4px solid #e08a00;padding:8px 12px 8px 30px;
- margin:8px 0;font-size:14px;color:#5c4100}
-p.fail{background:#f8d5d0;border-left:4px solid #a3281b;padding:8px 12px;color:#7a1d12;
- font-size:14px}
-"""
+
+# --- the page's data --------------------------------------------------------------------------
 
 
-# --- pieces -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Failed:
+    """Runs that failed: how many of how many, and where."""
+
+    count: int
+    total: int
+    where: str
+
+
+@dataclass(frozen=True)
+class Head:
+    """A metric's column head: its name and healthy band (``""``: none)."""
+
+    name: str
+    band: str
+
+
+@dataclass(frozen=True)
+class PointRow:
+    point: int
+    label: str
+    tags: tuple[str, ...]
+    params: tuple[str, ...]
+    cells: tuple[Cell, ...]
+    feasible: str
+    """``yes``, ``no``, or ``–`` without constraints."""
+    pareto: bool
+    best: bool
+
+
+@dataclass(frozen=True)
+class PointsTable:
+    intro: str
+    truncated: str
+    """Which points are shown when not all are (``""``: all are)."""
+    params: tuple[tuple[str, ...], ...]
+    """Each parameter's path, cut at its dots (the page may break the line there)."""
+    metrics: tuple[Head, ...]
+    rows: tuple[PointRow, ...]
 
 
 def _num(value: Any) -> float | None:
@@ -59,20 +85,13 @@ def _num(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _headline(a: SweepAnalysis, n_points: int) -> str:
-    if a.best is not None:
-        parts = [f'<h1 id="headline">{escape(a.best.answer)}</h1>']
-        if a.best.warnings:
-            items = "".join(f"<li>{escape(w)}</li>" for w in a.best.warnings)
-            parts.append(f'<ul class="warn" id="warnings">{items}</ul>')
-        return "\n".join(parts)
+def _no_objective(a: SweepAnalysis, n_points: int) -> str:
     runs = n_points * a.replications
-    text = (
+    return (
         f"{n_points:,} point(s) × {a.replications:,} replication(s) ran ({runs:,} runs per "
         "group). No objective was given, so no point is picked: to get one, pass "
         "--maximize METRIC --subject-to 'cost_ratio<=0.03'."
     )
-    return f'<h1 id="headline">{escape(text)}</h1>'
 
 
 def _params_text(a: SweepAnalysis) -> str:
@@ -87,7 +106,7 @@ def _params_text(a: SweepAnalysis) -> str:
     return "; ".join(items)
 
 
-def _meta(a: SweepAnalysis, gp: pd.DataFrame) -> str:
+def _meta(a: SweepAnalysis, gp: pd.DataFrame) -> list[str]:
     labels = gp.loc[gp["point"] == a.baseline, "label"]
     base = f"point {a.baseline}" + (f" ({labels.iloc[0]})" if len(labels) else "")
     lines = [
@@ -97,39 +116,37 @@ def _meta(a: SweepAnalysis, gp: pd.DataFrame) -> str:
     ]
     if a.constraints:
         lines.append(f"Constraints: {'; '.join(a.constraints)}")
-    parts = [f'<p class="meta">{escape(line)}</p>' for line in lines]
+    return lines
+
+
+def _failed(a: SweepAnalysis) -> Failed | None:
     failed = _counts(a.points, "runs_failed")
     total = int(failed.sum())
-    if total:
-        ok = int(_counts(a.points, "runs_ok").sum())
-        bad = a.points[failed > 0]
-        where = ", ".join(
-            f"{int(n)} at point {p} ({g})"
-            for p, g, n in zip(bad["point"], bad["group"], failed[failed > 0], strict=True)
-        )
-        parts.append(
-            f'<p class="fail" id="failed">{total:,} of {ok + total:,} runs failed '
-            f"({escape(where)}). Those points' means are over the runs that finished; "
-            "sweep.json has the errors.</p>"
-        )
-    return "\n".join(parts)
+    if not total:
+        return None
+    ok = int(_counts(a.points, "runs_ok").sum())
+    bad = a.points[failed > 0]
+    where = ", ".join(
+        f"{int(n)} at point {p} ({g})"
+        for p, g, n in zip(bad["point"], bad["group"], failed[failed > 0], strict=True)
+    )
+    return Failed(total, ok + total, where)
 
 
-def _metric_cell(a: SweepAnalysis, row: pd.Series, metric: str) -> str:
+def _metric_cell(a: SweepAnalysis, row: pd.Series, metric: str) -> Cell:
     unit = a.units.get(metric, "")
     mean = _num(row.get(metric))
     lo, hi = _num(row.get(f"{metric}_ci_low")), _num(row.get(f"{metric}_ci_high"))
-    value = escape(format_value(mean, unit))  # the currency is in the column's head
+    value = format_value(mean, unit)  # the currency is in the column's head
     ci = ""
     if lo is not None and hi is not None:
-        interval = f"{_ci_bound(lo, unit)} to {_ci_bound(hi, unit)}"
-        ci = f'<span class="ci">{escape(interval)}</span>'
+        ci = f"{_ci_bound(lo, unit)} to {_ci_bound(hi, unit)}"
 
     cls, title = "", ""
     band = a.bands.get(metric)
     if mean is not None and band is not None and (band[0] is not None or band[1] is not None):
         low, high = band
-        text = _band_text(band, unit, a.currency)
+        text = band_text(band, unit, a.currency)
         if (low is not None and mean < low) or (high is not None and mean > high):
             cls, title = "out", f"outside the healthy band {text}"
         elif (low is not None and lo is not None and lo < low) or (
@@ -138,8 +155,7 @@ def _metric_cell(a: SweepAnalysis, row: pd.Series, metric: str) -> str:
             cls, title = "edge", f"inside the healthy band {text}, but the interval reaches out"
         else:
             cls, title = "ok", f"inside the healthy band {text}"
-    attr = f' title="{escape(title)}"' if title else ""
-    return f'<td class="num {cls}"{attr}><span class="v">{value}</span>{ci}</td>'
+    return Cell(value=value, ci=ci, cls=cls, title=title)
 
 
 def _ci_bound(value: float, unit: str) -> str:
@@ -176,7 +192,7 @@ def _rows_shown(a: SweepAnalysis, gp: pd.DataFrame) -> tuple[pd.DataFrame, str]:
             ["_f", "_v"], ascending=[False, direction == "min"], na_position="last"
         )
         word = "highest" if direction == "max" else "lowest"
-        why = f"those meeting the constraints first, then the {word} {_label(metric).lower()};"
+        why = f"those meeting the constraints first, then the {word} {label(metric).lower()};"
     must = [p for p in (a.best.point if a.best else None, a.baseline) if p is not None]
     keep = list(dict.fromkeys([*[p for p in ranked["point"] if p in must], *ranked["point"]]))
     chosen = set(keep[:MAX_ROWS])
@@ -189,45 +205,35 @@ def _rows_shown(a: SweepAnalysis, gp: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return shown, note
 
 
-def _points_table(a: SweepAnalysis) -> str:
-    gp = a.group_points()
+def _head(a: SweepAnalysis, metric: str) -> Head:
+    band = a.bands.get(metric)
+    text = ""
+    if band is not None and (band[0] is not None or band[1] is not None):
+        text = band_text(band, a.units.get(metric, ""), a.currency)
+    return Head(metric_title(a, metric), text)
+
+
+def _points_table(a: SweepAnalysis, gp: pd.DataFrame) -> PointsTable:
     shown, note = _rows_shown(a, gp)
     metrics = a.table_metrics()
     best = a.best.point if a.best is not None else None
-    head = ["<th>Point</th>"]
-    head += [f"<th>{escape(p.path).replace('.', '.<wbr>')}</th>" for p in a.params]
-    for m in metrics:
-        band = a.bands.get(m)
-        unit = a.units.get(m, "")
-        sub = ""
-        if band is not None and (band[0] is not None or band[1] is not None):
-            sub = f'<span class="ci">healthy {escape(_band_text(band, unit, a.currency))}</span>'
-        name = _label(m) + (f" ({a.currency})" if unit == "currency" else "")
-        head.append(f"<th>{escape(name)}{sub}</th>")
-    head += ["<th>Meets constraints</th>", "<th>Pareto</th>"]
-    rows = ["<tr>" + "".join(head) + "</tr>"]
     feasible, pareto = flags(shown, "feasible"), flags(shown, "pareto")
+    rows = []
     for k, (_, row) in enumerate(shown.iterrows()):
         point = int(row["point"])
-        tags = []
-        if point == best:
-            tags.append("★ best")
-        if point == a.baseline:
-            tags.append("baseline")
-        tag = "".join(f'<span class="tag">{escape(t)}</span>' for t in tags)
-        label = escape(str(row.get("label", "")))
-        cells = [f'<td class="pt" title="{label}"><b>{point}</b>{tag}</td>']
-        cells += [f'<td class="num">{escape(param_text(row[p.path]))}</td>' for p in a.params]
-        cells += [_metric_cell(a, row, m) for m in metrics]
-        if not a.constraints:
-            cells.append("<td>–</td>")
-        elif feasible[k]:
-            cells.append("<td>yes</td>")
-        else:
-            cells.append('<td class="no">no</td>')
-        cells.append("<td>yes</td>" if pareto[k] else "<td></td>")
-        cls = ' class="best"' if point == best else ""
-        rows.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
+        tags = [t for t, on in (("★ best", point == best), ("baseline", point == a.baseline)) if on]
+        rows.append(
+            PointRow(
+                point=point,
+                label=str(row.get("label", "")),
+                tags=tuple(tags),
+                params=tuple(param_text(row[p.path]) for p in a.params),
+                cells=tuple(_metric_cell(a, row, m) for m in metrics),
+                feasible=("yes" if feasible[k] else "no") if a.constraints else "–",
+                pareto=bool(pareto[k]),
+                best=point == best,
+            )
+        )
     intro = (
         "Mean over replications, with its 95% confidence interval beneath. Green: inside the "
         "healthy band; amber: inside, but the interval reaches past the edge; red: outside. "
@@ -237,12 +243,13 @@ def _points_table(a: SweepAnalysis) -> str:
     )
     if not a.constraints:
         intro += " No constraints were given."
-    parts = [f'<p class="note">{escape(intro)}</p>']
-    if note:
-        parts.append(f'<p class="note" id="truncated">{escape(note)}</p>')
-    table = '<table class="points">\n' + "\n".join(rows) + "\n</table>"
-    parts.append(f'<div class="scroll">{table}</div>')
-    return "\n".join(parts)
+    return PointsTable(
+        intro=intro,
+        truncated=note,
+        params=tuple(tuple(p.path.split(".")) for p in a.params),
+        metrics=tuple(_head(a, m) for m in metrics),
+        rows=tuple(rows),
+    )
 
 
 # --- the document -----------------------------------------------------------------------------
@@ -254,29 +261,23 @@ def render_sweep_report(analysis: SweepAnalysis, charts: Sequence[Chart] | None 
     if charts is None:
         charts = build_sweep_charts(a)
     gp = a.group_points()
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(a.title)} – pointsim sweep</title>",
-        f"<style>{CSS}{SWEEP_CSS}</style></head><body><main>",
-        f'<p class="eyebrow">{escape(a.title)} · sweep of scenario {escape(a.scenario)}</p>',
-        _headline(a, len(gp)),
-        _meta(a, gp),
-        "<h2>Every point</h2>",
-        _points_table(a),
-    ]
-    if charts:
-        parts += ["<h2>Charts</h2>", figures_html(charts)]
-    parts += [
-        f"<footer><p>Scenario <b>{escape(a.scenario)}</b>; {len(gp):,} point(s) × "
-        f"{a.replications:,} replication(s). Generated {escape(now)} by pointsim "
-        f"{escape(sim.__version__)}.</p></footer>",
-        "</main></body></html>",
-        "",
-    ]
-    return "\n".join(parts)
+    return render_page(
+        "sweep.html",
+        {
+            "title": a.title,
+            "scenario": a.scenario,
+            "best": a.best,
+            "no_objective": _no_objective(a, len(gp)),
+            "meta": _meta(a, gp),
+            "failed": _failed(a),
+            "table": _points_table(a, gp),
+            "charts": charts,
+            "n_points": len(gp),
+            "replications": a.replications,
+            "generated": generated_text(),
+            "version": sim.__version__,
+        },
+    )
 
 
 def write_sweep_report(analysis: SweepAnalysis, path: Path) -> None:

@@ -12,12 +12,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from sim.metrics.summary import format_value
-from sim.report.html import _band_text, _label
 from sim.report.plotting import PALETTE, new_figure, y_format
 from sim.scenario.sweep_spec import parse_constraint
 from sim.sweep.display import BAND_COLOUR, GREY, WIDTH, axis_format, flags, metric_title
 from sim.sweep.result import FIGURE_METRICS, SweepAnalysis
+from sim.text import band_text, format_value, label
 
 __all__ = ["frontier_figure", "sensitivity_figure"]
 
@@ -92,9 +91,9 @@ def frontier_figure(a: SweepAnalysis) -> Figure | None:
         unit = xu if c.metric == xm else yu
         op = {"<=": "≤", ">=": "≥"}.get(c.op, c.op)
         bound = format_value(c.bound, unit, a.currency)
-        label = f"constraint: {_label(c.metric).lower()} {op} {bound}"
+        legend_text = f"constraint: {label(c.metric).lower()} {op} {bound}"
         line = ax.axvline if c.metric == xm else ax.axhline
-        line(c.bound, color="#a3281b", ls="--", lw=1.2, label=label, zorder=1)
+        line(c.bound, color="#a3281b", ls="--", lw=1.2, label=legend_text, zorder=1)
     band = a.bands.get(xm)
     if band is not None and (band[0] is not None or band[1] is not None):
         x0, x1 = ax.get_xlim()  # the points and constraints; the band is shaded where in view
@@ -107,7 +106,7 @@ def frontier_figure(a: SweepAnalysis) -> Figure | None:
             alpha=0.12,
             lw=0,
             zorder=0,
-            label=f"healthy band of {_label(xm).lower()} ({_band_text(band, xu, a.currency)})",
+            label=f"healthy band of {label(xm).lower()} ({band_text(band, xu, a.currency)})",
         )
         ax.set_xlim(x0, x1)
     _point_labels(ax, frame, x, y, pareto, best, a.baseline)
@@ -199,7 +198,7 @@ def sensitivity_figure(a: SweepAnalysis) -> Figure | None:
         s = sens[sens["metric"] == metric]
         r2 = s["r2"].dropna()
         r2_text = f"R² = {float(r2.iloc[0]):.2f}" if len(r2) else "R² –"
-        ax.set_title(f"{_label(metric)}  ({r2_text})", fontsize=9, loc="left")
+        ax.set_title(f"{label(metric)}  ({r2_text})", fontsize=9, loc="left")
         s = s.dropna(subset=["src"])
         s = s.assign(size=s["src"].abs()).sort_values("size")
         colours = [POSITIVE if v >= 0 else NEGATIVE for v in s["src"]]
