@@ -437,3 +437,10 @@ def test_a_file_that_is_not_a_summary_is_refused_naming_it(text: bytes, expected
 def test_a_missing_summary_is_refused_naming_it(tmp_path: Path) -> None:
     with pytest.raises(SummaryError, match="cannot read"):
         Summary.read(tmp_path / "nope.json")
+
+
+def test_the_shipped_json_schema_is_current() -> None:
+    shipped = Path(__file__).resolve().parent.parent / "docs" / "summary.schema.json"
+    assert shipped.read_text(encoding="utf-8") == Summary.json_schema_text(), (
+        "docs/summary.schema.json is stale: write Summary.json_schema_text() to it"
+    )

@@ -2,8 +2,9 @@
 
 Written by :func:`sim.metrics.summary.summarise` and read back through :meth:`Summary.read` by
 the report, the notebooks and the ledger's apply gate; nothing indexes the summary by string
-keys outside this model. ``pointsim schema summary`` (or :meth:`Summary.json_schema_text`) gives
-its JSON Schema. ``schema_version`` changes whenever a field changes meaning.
+keys outside this model. Its JSON Schema (:meth:`Summary.json_schema_text`) is shipped as
+``docs/summary.schema.json`` (a test keeps it current). ``schema_version`` changes whenever a
+field changes meaning.
 """
 
 from __future__ import annotations
