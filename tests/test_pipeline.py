@@ -141,3 +141,14 @@ def test_a_sweep_reads_each_file_once(tmp_path: Path, monkeypatch: pytest.Monkey
     assert len(plan.points) == 4
     assert sorted(map(str, reads)) == sorted({str(p) for p in reads}), "a file read twice"
     assert len(reads) == 2  # the scenario and its policy
+
+
+def test_a_failed_replication_stops_the_run_with_nothing_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_scenario(tmp_path / "in")
+    monkeypatch.setenv("POINTSIM_FAIL_POINTS", "0")
+    result = run(path, "--out", tmp_path / "out", "--workers", "2")
+    assert result.exit_code == 1, result.output
+    assert "tiny_sweep: replication" in result.output and "injected failure" in result.output
+    assert not (tmp_path / "out").exists()
