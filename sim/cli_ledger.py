@@ -212,9 +212,9 @@ def migrate(db: str) -> None:
 @ledger.command("add-member")
 @_db
 @click.argument("key")
-@click.option("--group", default="default", show_default=True)
+@click.option("--group", default="default", show_default=True, help="The member's economy.")
 @click.option("--join", type=_DATE, default=None, help="Join date (default: the business day).")
-@click.option("--birth-month", type=click.IntRange(0, 12), default=0)
+@click.option("--birth-month", type=click.IntRange(0, 12), default=0, help="0: unknown.")
 @click.option("--label", default="", help="Experiment label the policy's audiences use.")
 @click.option("--referrer", default=None, help="Key of the member who referred this one.")
 def add_member(
@@ -406,7 +406,10 @@ def lots(db: str, member: str) -> None:
 def feed(db: str, file: Any, lenient: bool) -> None:
     """Record a stream of events, one JSON object a line from FILE (default: standard input),
     answering each on standard output in the same order as soon as it is committed. Events
-    arriving together commit together. Exits 1 if any line was refused."""
+    arriving together commit together. Exits 1 if any line was refused.
+
+    Keys: client_id (required), member, kind, and record's options by their field names
+    (amount, quantity, name, ref, draw, note, day); an error names the line and the key."""
     from sim.ledger.feed import feed as run_feed
 
     with _errors():
@@ -485,7 +488,7 @@ def audit(db: str) -> None:
 @_db
 @click.argument("file", type=_FILE)
 @click.option("--effective", type=_DATE, required=True, help="First day under the policy.")
-@click.option("--group", default="default", show_default=True)
+@click.option("--group", default="default", show_default=True, help="The economy it is for.")
 @click.option("--evidence", type=_FILE, default=None, help="OUT/summary.json of its simulation.")
 @click.option("--force", is_flag=True, help="Apply without evidence (needs --reason).")
 @click.option("--reason", default=None, help="Why it is forced (recorded).")
