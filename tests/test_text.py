@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
-import sim.metrics.summary
 from sim.text import LABELS, band_text, ci_text, format_value, label, thousands
 
 
@@ -31,15 +28,6 @@ def test_a_rounded_zero_has_no_sign(signed: bool) -> None:
         -0.000001, "share", signed=signed
     )
     assert format_value(0.0, "currency", "CNY", signed=signed) == "0 CNY"
-
-
-def test_format_value_is_the_summarys() -> None:
-    """The same function as the summary's headline uses, value for value."""
-    values = [None, float("nan"), 0.0, -0.0, 1e-9, -0.004, 0.0999, 0.1, 3, 99.995, 100, -12345.6]
-    units = ["share", "ratio", "currency", "points", "days"]
-    for value, unit, cur, signed in itertools.product(values, units, ["", "CNY"], [False, True]):
-        ours = format_value(value, unit, cur, signed=signed)
-        assert ours == sim.metrics.summary.format_value(value, unit, cur, signed=signed)
 
 
 def test_label() -> None:

@@ -31,6 +31,7 @@ from sim.metrics.schema import (
     RunTables,
     SummarySpec,
 )
+from sim.text import format_value
 
 __all__ = [
     "experiment_metrics",
@@ -270,33 +271,6 @@ def json_ready(value: Any) -> Any:
 
 
 # --- words ------------------------------------------------------------------------------------
-
-
-def format_value(
-    value: float | None, unit: str, currency: str = "", *, signed: bool = False
-) -> str:
-    """A number for people: thousands separated, shares as % (differences of shares as
-    percentage points when ``signed``), money with its currency; ``None`` as an en dash."""
-    if value is None or not math.isfinite(value):
-        return "–"
-    sign = "+" if signed else ""
-    if unit == "share":
-        pct = value * 100
-        digits = 2 if abs(pct) < 10 else 1
-        text = _unsigned_zero(f"{pct:{sign},.{digits}f}")
-        return f"{text} pp" if signed else f"{text}%"
-    if unit == "ratio":
-        return _unsigned_zero(f"{value:{sign},.2f}")
-    digits = 0 if abs(value) >= 100 or float(value).is_integer() else 2
-    text = _unsigned_zero(f"{value:{sign},.{digits}f}")
-    if unit == "currency" and currency:
-        return f"{text} {currency}"
-    return text
-
-
-def _unsigned_zero(text: str) -> str:
-    """ "0.00" for "-0.00" or "+0.00": a rounded zero has no sign."""
-    return text.lstrip("+-") if not text.strip("+-0.,") else text
 
 
 def _ci_text(st: Stat, unit: str, currency: str, *, signed: bool) -> str:

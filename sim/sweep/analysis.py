@@ -18,10 +18,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from sim.metrics.schema import EXPERIMENT, SUMMARY
-from sim.metrics.summary import experiment_metrics, format_value, json_ready, t_interval
+from sim.metrics.summary import experiment_metrics, json_ready, t_interval
 from sim.scenario.sweep_spec import Constraint, parse_constraint
 from sim.sweep.plan import SweepPlan
 from sim.sweep.result import FIGURE_METRICS, Best, Bound, SweepAnalysis
+from sim.text import format_value
 
 __all__ = [
     "VS_CONTROL",

@@ -19,6 +19,7 @@ import pandas as pd
 
 import sim
 from sim.files import write_text_atomic
+from sim.health import judge
 from sim.report.figures import Chart
 from sim.report.html import Cell, generated_text, render_page
 from sim.sweep.display import flags, metric_title, param_text, short_value
@@ -144,17 +145,11 @@ def _metric_cell(a: SweepAnalysis, row: pd.Series, metric: str) -> Cell:
 
     cls, title = "", ""
     band = a.bands.get(metric)
-    if mean is not None and band is not None and (band[0] is not None or band[1] is not None):
-        low, high = band
+    verdict = judge(mean, lo, hi, band)
+    if verdict is not None and band is not None and band != (None, None):
         text = band_text(band, unit, a.currency)
-        if (low is not None and mean < low) or (high is not None and mean > high):
-            cls, title = "out", f"outside the healthy band {text}"
-        elif (low is not None and lo is not None and lo < low) or (
-            high is not None and hi is not None and hi > high
-        ):
-            cls, title = "edge", f"inside the healthy band {text}, but the interval reaches out"
-        else:
-            cls, title = "ok", f"inside the healthy band {text}"
+        cls = {"inside": "ok", "straddling": "edge", "outside": "out"}[verdict.status]
+        title = f"{verdict.text()}: {text}"
     return Cell(value=value, ci=ci, cls=cls, title=title)
 
 
@@ -236,7 +231,8 @@ def _points_table(a: SweepAnalysis, gp: pd.DataFrame) -> PointsTable:
         )
     intro = (
         "Mean over replications, with its 95% confidence interval beneath. Green: inside the "
-        "healthy band; amber: inside, but the interval reaches past the edge; red: outside. "
+        "healthy band; amber: the interval reaches across the band's edge; red: outside, "
+        "with its whole interval. "
         "Pareto: no other point is both cheaper and better on the trade-off figure below. "
         "– : not defined (ROI at the baseline point itself, or no interval from one "
         "replication)."
