@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from sim.engine.boost import stack, tier_factor
 from sim.engine.codes import EARN_KIND, Account, Kind, Status
 from sim.engine.compiled import UNLIMITED, CompiledCampaign, CompiledPolicy
 from sim.engine.context import Ctx
@@ -63,9 +64,7 @@ def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I6
         tier = benefit_tier(ctx, member[rows])
         sp = np.flatnonzero(special_tier[tier])
         t, r = tier[sp], rows[sp]
-        f = cp.tier_mult[t]
-        bday = ms.birth_month[member[r]] == ctx.month_of_year
-        f = np.where(bday, f * cp.tier_bday[t], f)
+        f = tier_factor(cp, t, ms.birth_month[member[r]], ctx.month_of_year)
         tier_f[sp] = f
         boosted[r] = np.floor(base[r] * f + EPS).astype(np.int64)
     none = np.zeros(0, np.int64)
@@ -83,19 +82,13 @@ def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I6
         return boosted, none, none, none
     hit_rows = np.unique(np.concatenate([r for r, _ in hits]))
     k = len(hit_rows)
-    stacking = cp.policy.program.campaign_stacking
     camp_f = np.ones(k)
     bonus = np.zeros(k, np.int64)
     lead = np.full(k, -1, np.int64)
     lead_mult = np.zeros(k)
     for r, c in hits:
         j = np.searchsorted(hit_rows, r)
-        if stacking == "multiply":
-            camp_f[j] *= c.multiplier
-        elif stacking == "max":
-            camp_f[j] = np.maximum(camp_f[j], c.multiplier)
-        else:
-            camp_f[j] += c.multiplier - 1.0
+        camp_f[j] = stack(cp.campaign_stacking, camp_f[j], c.multiplier)
         bonus[j] += c.bonus
         better = (c.multiplier > lead_mult[j]) | (lead[j] < 0)
         lead[j[better]] = c.rule_id
@@ -234,7 +227,7 @@ def apply_earn(ctx: Ctx) -> None:
     parts = collect(ctx, act)
     ev, cp, ms = ctx.events, ctx.cp, ctx.ms
     asked = parts.points.copy()
-    frozen_block = cp.policy.freeze.blocks_earn
+    frozen_block = cp.freeze_blocks_earn
     if frozen_block:
         blocked = ms.frozen[parts.member] & (parts.base != cp.rule("adjust"))
         parts.points[blocked] = 0
@@ -285,7 +278,7 @@ def _post_available(ctx: Ctx, p: Parts) -> None:
     cp = ctx.cp
     ctx.journal.post(p.member, p.rule, Account.ISSUED, Account.AVAILABLE, p.points, event=p.event)
     credit_lots(ctx.ms, p.member, p.points, ctx.earn_slot())
-    if cp.policy.tiering.measure == "points":
+    if cp.qualify_points:
         q = cp.rule_qualifying[p.base]
         qm, qp = (p.member, p.points) if q.all() else (p.member[q], p.points[q])
         add_qualifying(ctx, qm, qp)

@@ -31,7 +31,7 @@ def apply_refunds(ctx: Ctx) -> None:
         return
     m, ref, want = ev.member[idx], ev.ref[idx], ev.quantity[idx]
     ctx.ps.gmv_days[ctx.day % 30] -= int(ev.amount[idx].sum())
-    if ctx.cp.policy.tiering.measure == "spend":
+    if not ctx.cp.qualify_points:
         add_qualifying(ctx, m, -ev.amount[idx])
 
     voided = np.zeros(len(idx), np.int64)
@@ -60,7 +60,7 @@ def apply_refunds(ctx: Ctx) -> None:
 
     rest = want - voided
     bal = np.maximum(balance(ms, m), 0)
-    if ctx.cp.policy.refunds.clawback == "cap_at_balance":
+    if ctx.cp.clawback_cap:
         before = cumsum_in_group(m, rest, inclusive=False)
         take = np.clip(bal - before, 0, rest)
         np.add.at(ms.shortfall, m, rest - take)
@@ -70,7 +70,7 @@ def apply_refunds(ctx: Ctx) -> None:
     owed = debit_lots(ms, um, total, ctx.fifo_order())
     ms.debt[um] += owed
     ctx.journal.post(m, ctx.cp.rule("refund"), Account.AVAILABLE, Account.REVERSED, take, event=idx)
-    if ctx.cp.policy.tiering.measure == "points":
+    if ctx.cp.qualify_points:
         add_qualifying(ctx, m, -take)
     ctx.points[idx] = -(voided + take)
     ctx.status[idx] = np.where((voided + take) == 0, Status.NO_MATCH, Status.OK)
@@ -149,7 +149,6 @@ def _price(ctx: Ctx, item: I64) -> I64:
 
 def _round(ctx: Ctx, sel: I64) -> None:
     cp, ms, ps, ev = ctx.cp, ctx.ms, ctx.ps, ctx.events
-    pol = cp.policy
     m, kind, code, qty = ev.member[sel], ev.kind[sel], ev.code[sel], ev.quantity[sel]
     n = len(sel)
     tier = benefit_tier(ctx, m)
@@ -160,7 +159,7 @@ def _round(ctx: Ctx, sel: I64) -> None:
     rule = np.full(n, -1, np.int64)
     status = np.full(n, int(Status.OK), np.int64)
     prize_pts = np.zeros(n, np.int64)
-    value = np.floor(cp.tier_value[tier] * ps.value_factor).astype(np.int64)
+    value = cp.point_values(ps.value_factor)[tier]
 
     k = kind == Kind.REDEEM
     if k.any():
@@ -178,43 +177,41 @@ def _round(ctx: Ctx, sel: I64) -> None:
             status[valid & (tier < cp.item_min_tier[c])] = Status.TIER_TOO_LOW
     k = kind == Kind.CASH_OFFSET
     if k.any():
-        co = pol.burn.cash_offset
-        if co is None or not co.enabled:
+        if not cp.offset_enabled:
             status[k] = Status.DISABLED
         else:
             amount = ev.amount[sel]
-            most = np.floor(co.max_share * amount / np.maximum(value, 1) + 1e-9).astype(np.int64)
+            most = np.floor(cp.offset_max_share * amount / np.maximum(value, 1) + 1e-9)
+            most = most.astype(np.int64)
             want = np.where(qty > 0, qty, most)
             pts = np.minimum(np.minimum(want, most), np.maximum(bal, 0))
-            pts = pts // co.step * co.step
-            low = pts < max(co.min_points, 1)
+            pts = pts // cp.offset_step * cp.offset_step
+            low = pts < max(cp.offset_min_points, 1)
             status[k & low] = np.where(
-                bal[k & low] < co.min_points, Status.INSUFFICIENT, Status.BELOW_MINIMUM
+                bal[k & low] < cp.offset_min_points, Status.INSUFFICIENT, Status.BELOW_MINIMUM
             )
             need = np.where(k, pts, need)
             cost = np.where(k, pts * value, cost)
             rule = np.where(k, cp.rule("cash_offset"), rule)
     k = kind == Kind.LOTTERY
     if k.any():
-        lot = pol.burn.lottery
-        if lot is None:
+        if cp.lottery_cost == 0:
             status[k] = Status.DISABLED
         else:
             p = np.searchsorted(cp.prize_cum, ev.draw[sel], side="right")
             won = k & (p < len(cp.prize_cum))
             pc = np.minimum(p, len(cp.prize_cum) - 1)
-            need = np.where(k, lot.cost_points, need)
+            need = np.where(k, cp.lottery_cost, need)
             cost = np.where(won, cp.prize_cost[pc], cost)
             prize_pts = np.where(won, cp.prize_points[pc], 0)
             rule = np.where(k, cp.rule("lottery"), rule)
     k = kind == Kind.DONATE
     if k.any():
-        don = pol.burn.donation
-        if don is None or not don.enabled:
+        if not cp.donation_enabled:
             status[k] = Status.DISABLED
         else:
-            status[k & (qty < don.min_points)] = Status.BELOW_MINIMUM
-            per = value if don.cash_per_point is None else round(don.cash_per_point * 1_000_000)
+            status[k & (qty < cp.donation_min)] = Status.BELOW_MINIMUM
+            per = value if cp.donation_per_point < 0 else cp.donation_per_point
             need = np.where(k, qty, need)
             cost = np.where(k, qty * per, cost)
             dst = np.where(k, int(Account.DONATED), dst)

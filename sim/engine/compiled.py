@@ -6,7 +6,7 @@ Compiling is done once per policy (and category vocabulary); the day step reads 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,9 @@ from sim.policy.earn import (
     OneTimeRule,
     TaskRule,
 )
+
+if TYPE_CHECKING:
+    from sim.engine.boost import Stacking
 
 UNLIMITED = np.iinfo(np.int64).max // 4
 I64 = npt.NDArray[np.int64]
@@ -91,6 +94,42 @@ class CompiledPolicy:
     prize_cost: I64
     expiry: ExpiryScheme
     anchor_value: int  # micros per point
+    # -- the policy's settings the day step reads, in their final units ------------------
+    campaign_stacking: Stacking
+    qualify_points: bool
+    """Tier qualification counts points (else spend, in micros)."""
+    upgrade_immediate: bool
+    """Upgrades as soon as a threshold is reached (else at the review)."""
+    review: str  # "monthly", "quarterly" or "yearly"
+    downgrade: str  # "none", "one_step" or "recompute"
+    window_months: int
+    freeze_blocks_earn: bool
+    clawback_cap: bool
+    """A refund claws back at most the balance (the rest is a shortfall); else the balance may
+    go negative."""
+    points_day: int
+    """Day of the month of the points day (0: none)."""
+    points_day_price: I64
+    """Points price of one unit of each catalogue item on the points day (rounded up)."""
+    offset_enabled: bool
+    offset_max_share: float
+    offset_min_points: int
+    offset_step: int
+    lottery_cost: int  # points a spin; 0: no lottery
+    donation_enabled: bool
+    donation_min: int
+    donation_per_point: int
+    """Micros a donated point is worth (-1: the member's point value)."""
+    interest_rate: float  # monthly; 0.0: no interest
+    interest_min_balance: int
+    interest_max_points: int  # UNLIMITED where unlimited
+    dynamic_value: bool
+    dynamic_threshold: float  # liability / 30-day GMV above which the value steps down
+    dynamic_recover_below: float
+    dynamic_step: float
+    dynamic_floor: float
+    cost_per_point_issued: float  # currency per point (statistics are in currency floats)
+    cost_per_point_burned: float
 
     @property
     def n_rules(self) -> int:
@@ -205,6 +244,12 @@ def compile_policy(policy: Policy, categories: tuple[str, ...] = ()) -> Compiled
     items = policy.burn.catalogue
     lots = policy.burn.auction
     prizes = policy.burn.lottery.prizes if policy.burn.lottery else ()
+    item_points = np.array([it.points for it in items.values()], np.int64)
+    points_day = policy.burn.points_day
+    offset = policy.burn.cash_offset
+    donation = policy.burn.donation
+    interest = policy.interest
+    dynamic = policy.dynamic_value
     return CompiledPolicy(
         policy=policy,
         categories=tuple(cats),
@@ -231,7 +276,7 @@ def compile_policy(policy: Policy, categories: tuple[str, ...] = ()) -> Compiled
         tier_value=np.array([_micros(policy.tier_value(t)) for t in tiers], np.int64),
         tier_pack=np.array([_micros(t.monthly_pack_cost) for t in policy.tiers.values()], np.int64),
         item_ids=tuple(items),
-        item_points=np.array([it.points for it in items.values()], np.int64),
+        item_points=item_points,
         item_cost=np.array([_micros(it.cash_cost) for it in items.values()], np.int64),
         item_stock=np.array(
             [UNLIMITED if it.stock is None else it.stock for it in items.values()], np.int64
@@ -251,6 +296,42 @@ def compile_policy(policy: Policy, categories: tuple[str, ...] = ()) -> Compiled
         prize_cost=np.array([_micros(p.cash_cost) for p in prizes], np.int64),
         expiry=ExpiryScheme.from_policy(policy.expiry),
         anchor_value=_micros(policy.program.point_value),
+        campaign_stacking=policy.program.campaign_stacking,
+        qualify_points=policy.tiering.measure == "points",
+        upgrade_immediate=policy.tiering.upgrade == "immediate",
+        review=policy.tiering.review,
+        downgrade=policy.tiering.downgrade,
+        window_months=policy.tiering.window_months,
+        freeze_blocks_earn=policy.freeze.blocks_earn,
+        clawback_cap=policy.refunds.clawback == "cap_at_balance",
+        points_day=0 if points_day is None else points_day.day_of_month,
+        points_day_price=np.ceil(
+            item_points * (1.0 if points_day is None else points_day.price_factor) - 1e-9
+        ).astype(np.int64),
+        offset_enabled=offset is not None and offset.enabled,
+        offset_max_share=0.0 if offset is None else offset.max_share,
+        offset_min_points=0 if offset is None else offset.min_points,
+        offset_step=1 if offset is None else offset.step,
+        lottery_cost=0 if policy.burn.lottery is None else policy.burn.lottery.cost_points,
+        donation_enabled=donation is not None and donation.enabled,
+        donation_min=0 if donation is None else donation.min_points,
+        donation_per_point=(
+            -1
+            if donation is None or donation.cash_per_point is None
+            else _micros(donation.cash_per_point)
+        ),
+        interest_rate=0.0 if interest is None else interest.monthly_rate,
+        interest_min_balance=0 if interest is None else interest.min_balance,
+        interest_max_points=(
+            UNLIMITED if interest is None or interest.max_points is None else interest.max_points
+        ),
+        dynamic_value=dynamic is not None,
+        dynamic_threshold=0.0 if dynamic is None else dynamic.threshold,
+        dynamic_recover_below=0.0 if dynamic is None else dynamic.recover_below,
+        dynamic_step=1.0 if dynamic is None else dynamic.step,
+        dynamic_floor=1.0 if dynamic is None else dynamic.floor,
+        cost_per_point_issued=policy.cost.per_point_issued,
+        cost_per_point_burned=policy.cost.per_point_burned,
     )
 
 

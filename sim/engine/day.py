@@ -21,11 +21,12 @@ from sim.engine import calendar as cal
 from sim.engine.award import apply_earn, pay_mentors
 from sim.engine.burn import apply_burns, apply_refunds, close_auctions
 from sim.engine.codes import Account, Kind
-from sim.engine.compiled import CompiledPolicy
+from sim.engine.compiled import UNLIMITED, CompiledPolicy
 from sim.engine.context import Ctx
 from sim.engine.events import DayEvents, Postings
 from sim.engine.groups import last_of_group
 from sim.engine.journal import Journal, credit_lots
+from sim.engine.liability import anchor_liability
 from sim.engine.state import EngineState
 from sim.engine.tiers import add_qualifying, review, roll_qualifying, upgrade_now
 
@@ -143,7 +144,7 @@ def _release(ctx: Ctx) -> None:
     ctx.journal.post(m, rule, Account.PENDING, Account.AVAILABLE, pts)
     credit_lots(ctx.ms, m, pts, ctx.earn_slot())
     pay_mentors(ctx, m, rule, pts)
-    if ctx.cp.policy.tiering.measure == "points":
+    if ctx.cp.qualify_points:
         q = ctx.cp.rule_qualifying[rule]
         add_qualifying(ctx, m[q], pts[q])
         upgrade_now(ctx, m[q])
@@ -237,31 +238,29 @@ def _tier_packs(ctx: Ctx) -> None:
 
 
 def _interest(ctx: Ctx) -> None:
-    rule = ctx.cp.policy.interest
-    if rule is None:
+    cp = ctx.cp
+    if cp.interest_rate == 0.0:
         return
     ms = ctx.ms
     bal = ms.acct[:, Account.AVAILABLE]
-    m = np.flatnonzero((bal > 0) & (bal >= rule.min_balance))
-    pts = np.floor(bal[m] * rule.monthly_rate + 1e-9).astype(np.int64)
-    if rule.max_points is not None:
-        pts = np.minimum(pts, rule.max_points)
+    m = np.flatnonzero((bal > 0) & (bal >= cp.interest_min_balance))
+    pts = np.floor(bal[m] * cp.interest_rate + 1e-9).astype(np.int64)
+    if cp.interest_max_points < UNLIMITED:
+        pts = np.minimum(pts, cp.interest_max_points)
     ctx.journal.post(m, ctx.cp.rule("interest"), Account.ISSUED, Account.AVAILABLE, pts)
     credit_lots(ms, m, pts, ctx.earn_slot())
 
 
 def _dynamic_value(ctx: Ctx) -> None:
-    rule = ctx.cp.policy.dynamic_value
-    gmv = int(ctx.ps.gmv_days.sum())
-    if rule is None or gmv <= 0:
+    cp, ps = ctx.cp, ctx.ps
+    gmv = int(ps.gmv_days.sum())
+    if not cp.dynamic_value or gmv <= 0:
         return
-    acct = ctx.ms.acct
-    outstanding = int(acct[:, Account.PENDING].sum() + acct[:, Account.AVAILABLE].sum())
-    liability = outstanding * ctx.cp.anchor_value * ctx.ps.value_factor
-    if liability > rule.threshold * gmv:
-        ctx.ps.value_factor = max(rule.floor, ctx.ps.value_factor * rule.step)
-    elif liability < rule.recover_below * gmv:
-        ctx.ps.value_factor = min(1.0, ctx.ps.value_factor / rule.step)
+    liability = anchor_liability(cp, ctx.ms, ps.value_factor)
+    if liability > cp.dynamic_threshold * gmv:
+        ps.value_factor = max(cp.dynamic_floor, ps.value_factor * cp.dynamic_step)
+    elif liability < cp.dynamic_recover_below * gmv:
+        ps.value_factor = min(1.0, ps.value_factor / cp.dynamic_step)
 
 
 def _reminders(ctx: Ctx) -> None:

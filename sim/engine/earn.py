@@ -77,7 +77,7 @@ def record_activity(ctx: Ctx) -> Activity:
     if len(buy):
         amounts = ev.amount[buy]
         ctx.ps.gmv_days[day % 30] += int(amounts.sum())
-        if ctx.cp.policy.tiering.measure == "spend":
+        if not ctx.cp.qualify_points:
             add_qualifying(ctx, ev.member[buy], amounts)
             upgrade_now(ctx, ev.member[buy])
     wants_first = any(

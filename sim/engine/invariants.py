@@ -37,7 +37,7 @@ def violations(cp: CompiledPolicy, state: EngineState) -> list[str]:
             first(acct[:, a] < 0, f"negative {a.name.lower()} account")
     first((ms.lots < 0).any(axis=1), "negative lot")
     first(ms.debt < 0, "negative debt")
-    if cp.policy.refunds.clawback != "allow_negative":
+    if cp.clawback_cap:
         first(acct[:, Account.AVAILABLE] < 0, "negative balance the policy forbids")
         first(ms.debt > 0, "debt the policy forbids")
     first((ms.lots > 0).any(axis=1) & (ms.debt > 0), "lots and debt held together")

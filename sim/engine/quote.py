@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.engine import calendar as cal
+from sim.engine.boost import stack, tier_factor
 from sim.engine.compiled import CompiledCampaign, CompiledPolicy
 from sim.engine.state import EngineState, MemberState, ProgramState, tier_in_force
 
@@ -81,21 +82,13 @@ def purchase_multipliers(
         return tier_f, camp_f, lead
     if cp.rule_boostable[rule] and ((cp.tier_mult != 1).any() or (cp.tier_bday != 1).any()):
         tier = tier_in_force(ms, ps, member, day)
-        tier_f = cp.tier_mult[tier]
-        bday = ms.birth_month[member] == cal.to_date(day).month
-        tier_f = np.where(bday, tier_f * cp.tier_bday[tier], tier_f)
-    stacking = cp.policy.program.campaign_stacking
+        tier_f = tier_factor(cp, tier, ms.birth_month[member], cal.to_date(day).month)
     best = np.zeros(n)
     for i, c in enumerate(cp.campaigns):
         if not c.boosts[rule] or c.multiplier == 1.0 or not campaign_active(c, day):
             continue
         hit = in_audience(c, ms, ps, member, day)
-        if stacking == "multiply":
-            camp_f[hit] *= c.multiplier
-        elif stacking == "max":
-            camp_f[hit] = np.maximum(camp_f[hit], c.multiplier)
-        else:
-            camp_f[hit] += c.multiplier - 1.0
+        camp_f[hit] = stack(cp.campaign_stacking, camp_f[hit], c.multiplier)
         better = hit & (c.multiplier > best)
         lead[better] = i
         best[better] = c.multiplier
@@ -105,7 +98,5 @@ def purchase_multipliers(
 def item_prices(cp: CompiledPolicy, day: int) -> I64:
     """Points price of one unit of each catalogue item on ``day`` (the monthly points day's
     discount applied, rounded up)."""
-    pd = cp.policy.burn.points_day
-    factor = pd.price_factor if pd and cal.to_date(day).day == pd.day_of_month else 1.0
-    price: I64 = np.ceil(cp.item_points * factor - 1e-9).astype(np.int64)
-    return price
+    points_day = cp.points_day and cal.to_date(day).day == cp.points_day
+    return (cp.points_day_price if points_day else cp.item_points).copy()

@@ -187,7 +187,7 @@ def new_state(
             raise ValueError(f"member array of shape {out.shape}, expected ({n},)")
         return out.copy()
 
-    window = cp.policy.tiering.window_months
+    window = cp.window_months
     members = MemberState(
         join_day=given(join_day, start_day, np.int64),
         birth_month=given(birth_month, 0, np.int8),

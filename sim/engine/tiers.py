@@ -74,7 +74,7 @@ def target_tier(ctx: Ctx, member: I64, *, rolled: bool = False) -> I64:
 
 def upgrade_now(ctx: Ctx, member: I64) -> None:
     """Immediate upgrades for members whose qualifying total just grew."""
-    if ctx.cp.policy.tiering.upgrade != "immediate" or len(ctx.cp.tier_names) == 1:
+    if not ctx.cp.upgrade_immediate or len(ctx.cp.tier_names) == 1:
         return
     ms = ctx.ms
     if ctx.ps.fresh_day != ctx.day:
@@ -92,16 +92,16 @@ def upgrade_now(ctx: Ctx, member: I64) -> None:
 
 def review(ctx: Ctx) -> None:
     """Scheduled review (end of month / quarter / year): upgrades and downgrades."""
-    rules = ctx.cp.policy.tiering
-    if len(ctx.cp.tier_names) == 1 or not cal.is_review_day(ctx.day, rules.review):
+    cp = ctx.cp
+    if len(cp.tier_names) == 1 or not cal.is_review_day(ctx.day, cp.review):
         return
     ms = ctx.ms
     m = np.arange(len(ms), dtype=np.int64)
     target = target_tier(ctx, m)
     current = ms.tier.astype(np.int64)
-    if rules.downgrade == "none":
+    if cp.downgrade == "none":
         new = np.maximum(current, target)
-    elif rules.downgrade == "one_step":
+    elif cp.downgrade == "one_step":
         new = np.where(target < current, np.maximum(current - 1, target), target)
     else:
         new = target

@@ -41,6 +41,7 @@ from sim.engine import (
 )
 from sim.engine.compiled import UNLIMITED
 from sim.engine.expiry_scheme import ExpiryScheme
+from sim.engine.liability import liability_micros
 from sim.engine.state import Bids, Pending
 from sim.ledger import schema as t
 from sim.ledger.codec import (
@@ -344,7 +345,6 @@ def day_position(book: Book, day: int) -> dict[str, object]:
     joined = ms.join_day <= day
     pending = ms.acct[:, Account.PENDING]
     available = ms.acct[:, Account.AVAILABLE]
-    value = cp.point_values(ps.value_factor)
     tiers = np.bincount(ms.tier[joined].astype(np.int64), minlength=len(cp.tier_names))
     return {
         "grp": book.grp,
@@ -352,7 +352,7 @@ def day_position(book: Book, day: int) -> dict[str, object]:
         "members": int(joined.sum()),
         "pending_points": int(pending.sum()),
         "available_points": int(available.sum()),
-        "liability": int(((pending + available) * value[ms.tier.astype(np.int64)]).sum()),
+        "liability": liability_micros(cp, ms, ps.value_factor),
         "value_factor": float(ps.value_factor),
         "tiers": json.dumps(dict(zip(cp.tier_names, tiers.tolist(), strict=True))),
     }

@@ -29,6 +29,7 @@ from sim.engine import (
     open_day,
     referral_code,
 )
+from sim.engine.boost import campaign_bound
 from sim.engine.quote import item_prices, purchase_multipliers
 from sim.engine.state import NEVER_DAY
 from sim.policy import ACTIONS, MICROS
@@ -270,7 +271,12 @@ class ArmWorld:
         f = self.facts
         if not today.campaign_start or f.points_per_unit == 0:
             return 0.0
-        mult = np.prod([self.cp.campaigns[i].multiplier for i in today.campaign_start])
+        # the campaign factor of a member in all of today's campaigns bounds everyone's; the
+        # policy's order of the campaigns, as the quote folds them
+        running = sorted(today.campaign_start)
+        mult = campaign_bound(
+            self.cp.campaign_stacking, [self.cp.campaigns[i].multiplier for i in running]
+        )
         return float(f.points_per_unit * f.tier_value.max() * f.max_boost * (mult - 1.0))
 
     def _buy(self, today: Today, draws: Draws, blocks: list[Block]) -> tuple[I64, I64, float, int]:

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.engine import CompiledPolicy
+from sim.engine.boost import tier_factor_bound
 from sim.engine.quote import purchase_rule
 from sim.policy import ACTIONS
 from sim.policy.base import MICROS
@@ -95,7 +96,7 @@ class PolicyFacts:
             points_per_unit=ppu,
             tier_value=cp.tier_value / MICROS,
             tier_rank=np.arange(n_tiers) / max(n_tiers - 1, 1),
-            max_boost=float(np.max(cp.tier_mult * cp.tier_bday)),
+            max_boost=tier_factor_bound(cp),
             checkin=any(isinstance(r, CheckinRule) for r in rules),
             actions=frozenset(actions),
             referral_stages=frozenset(stages),

@@ -8,6 +8,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from sim.engine import Account, Postings, to_date
+from sim.engine.liability import liability_micros
 from sim.metrics.flows import point_flows
 from sim.metrics.schema import BY_RULE, DAILY, RETENTION
 from sim.policy import MICROS
@@ -31,10 +32,8 @@ class Recorder:
         self.daily = np.zeros((days, len(DAILY)))
         self.tiers = np.zeros((days, len(aw.cp.tier_names)), np.int64)
         self.by_rule = np.zeros((days, aw.cp.n_rules, len(BY_RULE)))
-        tier_values = aw.cp.tier_value
-        self.flat_value = bool((tier_values == tier_values[0]).all())
-        self.cost_issue = aw.cp.policy.cost.per_point_issued
-        self.cost_burn = aw.cp.policy.cost.per_point_burned
+        self.cost_issue = aw.cp.cost_per_point_issued
+        self.cost_burn = aw.cp.cost_per_point_burned
 
     def record(self, t: int, out: DayOutcome) -> None:
         i = t - self.window_start
@@ -85,15 +84,8 @@ class Recorder:
         counts = np.bincount(upper_tier, minlength=self.tiers.shape[1])
         counts[0] = k - len(upper)
         self.tiers[i] = counts
-        # micros per point as the journal values them (and the ledger's day close): exact
-        # integer sums, so the figure does not depend on BLAS threads or summation order
-        values = aw.cp.point_values(ps.value_factor)
-        micros = int(pending.sum() + avail.sum()) * int(values[0])
-        if not self.flat_value and len(upper):
-            held = pending[upper] + avail[upper]
-            micros += int((held * (values[upper_tier] - values[0])).sum())
-        liability = micros / MICROS
-        row[_COLS["liability"]] = liability
+        # at each member's point value, as the journal values points and the ledger's day close
+        row[_COLS["liability"]] = liability_micros(aw.cp, ms, ps.value_factor) / MICROS
         row[_COLS["value_factor"]] = ps.value_factor
         row[_COLS["day_index"]] = t - self.window_start
         row[_COLS["members"]] = k

@@ -112,8 +112,8 @@ class World:
             for i, c in enumerate(aw.cp.campaigns):
                 if c.groups is None or c.groups[aw.arm.label]:
                     env.process(self._campaign(a, i))
-            if aw.cp.policy.burn.points_day is not None:
-                env.process(self._points_day(a, aw.cp.policy.burn.points_day.day_of_month))
+            if aw.cp.points_day:
+                env.process(self._points_day(a, aw.cp.points_day))
         env.process(self._clock())
 
     def _split(self, pop: Population) -> list[I64 | None]:
