@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from sim.cli_policy import _load, _set_option
+from sim.cli_policy import SET_OPTION, load_with_sets
 from sim.ledger import EventIn, Ledger, LedgerError, NewMember, parse_money
 from sim.ledger.requests import event_kind
 from sim.policy import PolicyError
@@ -182,7 +182,7 @@ def ledger(db: str) -> None:
     help="The programme's policy; GROUP=FILE per experiment group (repeatable).",
 )
 @click.option("--start", type=_DATE, required=True, help="The first business day.")
-@_set_option
+@SET_OPTION
 def init(db: str, policies: tuple[str, ...], start: dt.datetime, overrides: dict[str, Any]) -> None:
     """Create a ledger: its schema and one economy per group."""
     with _errors():
@@ -192,7 +192,7 @@ def init(db: str, policies: tuple[str, ...], start: dt.datetime, overrides: dict
             group = group or "default"
             if group in given:
                 raise LedgerError(f"--policy: group {group!r} given twice")
-            given[group] = (_load(Path(file), overrides), file)
+            given[group] = (load_with_sets(Path(file), overrides), file)
         Ledger.init(db, given, start.date())
         click.echo(f"initialised {db}: groups {', '.join(given)}, first day {start.date()}")
 
@@ -492,7 +492,7 @@ def audit(db: str) -> None:
 @click.option("--evidence", type=_FILE, default=None, help="OUT/summary.json of its simulation.")
 @click.option("--force", is_flag=True, help="Apply without evidence (needs --reason).")
 @click.option("--reason", default=None, help="Why it is forced (recorded).")
-@_set_option
+@SET_OPTION
 def apply_policy(
     db: str,
     file: Path,
@@ -513,7 +513,7 @@ def apply_policy(
             raise LedgerError("apply-policy: --force needs --reason TEXT (it is recorded)")
         if reason and not force:
             raise LedgerError("apply-policy: --reason goes with --force")
-        pol = _load(file, overrides)
+        pol = load_with_sets(file, overrides)
         led = Ledger(db)
         click.echo(f"--- active policy of group {group}\n+++ {file}")
         click.echo(led.policy_diff(pol, group), nl=False)

@@ -39,7 +39,7 @@ def _parse_sets(
     return overrides
 
 
-_set_option = click.option(
+SET_OPTION = click.option(
     "--set",
     "overrides",
     multiple=True,
@@ -49,7 +49,7 @@ _set_option = click.option(
 )
 
 
-def _load(path: Path, overrides: dict[str, Any]) -> Policy:
+def load_with_sets(path: Path, overrides: dict[str, Any]) -> Policy:
     """Load and override a policy; problems with an override name the file they apply to."""
     return override(load_policy(path), overrides, source=f"{path} --set")
 
@@ -66,13 +66,13 @@ def policy() -> None:
 
 @policy.command()
 @click.argument("files", nargs=-1, required=True, type=_FILE)
-@_set_option
+@SET_OPTION
 def check(files: tuple[Path, ...], overrides: dict[str, Any]) -> None:
     """Validate FILES; list every problem of every file. Exit 1 if any is invalid."""
     failed = False
     for path in files:
         try:
-            pol = _load(path, overrides)
+            pol = load_with_sets(path, overrides)
         except PolicyError as err:
             _fail(err)
             failed = True
@@ -87,11 +87,11 @@ def check(files: tuple[Path, ...], overrides: dict[str, Any]) -> None:
 
 @policy.command()
 @click.argument("file", type=_FILE)
-@_set_option
+@SET_OPTION
 def show(file: Path, overrides: dict[str, Any]) -> None:
     """The three sentences a member reads, then every rule of FILE in plain words."""
     try:
-        pol = _load(file, overrides)
+        pol = load_with_sets(file, overrides)
     except PolicyError as err:
         _fail(err)
         raise SystemExit(1) from None

@@ -25,8 +25,10 @@ The rules (:data:`RULES`):
    ``model``; not the policy's reading, describing or diffing, nor the foundation). That is
    what it imports today, and DESIGN's "numpy and the policy model, nothing else of ours".
 3. ``shells-apart``: ``sim.world`` and ``sim.ledger`` never import each other.
-4. ``shells-below-analysis``: the shells never import analysis or the application. No
-   exception for ``sim.metrics``: the schema of the tables the world writes (and the result
+4. ``shells-below-analysis``: the shells never import analysis or the application, except the
+   result contract (:data:`RESULT_CONTRACT`: the typed summary and the health judgement,
+   which the ledger's apply gate reads a simulation's evidence with). No other exception for
+   ``sim.metrics``: the schema of the tables the world writes (and the result
    tables' container) is the foundation module ``sim.kpi``, which both may import.
 5. ``no-private``: no module imports a ``_private`` name (or a ``_private`` module) of another
    package; a name another package needs is public.
@@ -176,9 +178,16 @@ def shells_apart(i: Import) -> bool:
     return src in SHELLS and dst in SHELLS and src != dst
 
 
+RESULT_CONTRACT = frozenset({"sim.health", "sim.metrics.results"})
+"""What a shell may read of analysis: the typed summary and the health judgement, which the
+ledger's apply gate checks a simulation's evidence with (issue 13: one home for each)."""
+
+
 def shells_below_analysis(i: Import) -> bool:
     src, dst = layer_of(package_of(i.importer)), layer_of(package_of(i.module))
-    return src == "shells" and dst in ("analysis", "application")
+    target = f"{i.module}.{i.name}" if i.name else i.module
+    contract = any(target == m or target.startswith(f"{m}.") for m in RESULT_CONTRACT)
+    return src == "shells" and dst in ("analysis", "application") and not contract
 
 
 def no_private(i: Import) -> bool:
@@ -234,13 +243,7 @@ KNOWN: Mapping[str, frozenset[tuple[str, str]]] = {
             ("sim.ledger.queries", "sim.metrics.flows.point_flows"),
         }
     ),
-    "no-private": frozenset(
-        {
-            # the CLI's shared option handling: a public helper of the CLI
-            ("sim.cli_ledger", "sim.cli_policy._load"),
-            ("sim.cli_ledger", "sim.cli_policy._set_option"),
-        }
-    ),
+    "no-private": frozenset(),
 }
 """Offenders found when the rules were written (issue 13): (importing module, imported name)."""
 

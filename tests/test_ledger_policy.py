@@ -54,7 +54,7 @@ def _versions(led: Ledger) -> list[dict[str, object]]:
 def test_without_evidence_or_a_forced_reason_nothing_is_applied(tmp_path: Path) -> None:
     led = _ledger(tmp_path)
     pol = override(load_policy(ECOM), {"caps.daily": 300})
-    with pytest.raises(LedgerError, match=r"--evidence .* or --force"):
+    with pytest.raises(LedgerError, match=r"evidence: .* or a force_reason"):
         led.apply_policy(pol, "x.toml", dt.date(2026, 2, 1))
     assert len(_versions(led)) == 1
     assert led.audit() == []
@@ -96,12 +96,15 @@ def test_evidence_of_another_policy_is_refused(tmp_path: Path, evidence: Path) -
 
 def test_a_simulation_failing_its_bands_is_not_evidence(tmp_path: Path, evidence: Path) -> None:
     summary = json.loads((evidence / "summary.json").read_text())
-    summary["metrics"]["all"]["cost_ratio"]["status"] = "high"
+    cost = summary["metrics"]["all"]["cost_ratio"]
+    cost["band"] = [cost["ci_high"] * 2, cost["ci_high"] * 3]  # judged again from the figures
     failing = tmp_path / "summary.json"
     failing.write_text(json.dumps(summary))
     led = _ledger(tmp_path)
     simulated = load_policy(evidence / "policy.all.toml")
-    with pytest.raises(LedgerError, match="fails its health bands \\(cost_ratio high\\)"):
+    with pytest.raises(
+        LedgerError, match="does not pass its health bands \\(cost_ratio below its band\\)"
+    ):
         led.apply_policy(simulated, "x", dt.date(2026, 2, 1), evidence=failing)
     assert len(_versions(led)) == 1
     assert led.audit() == []

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from sim.engine import compile_policy, to_date
 from sim.ledger import schema as t
 from sim.ledger.store import LedgerError
+from sim.metrics.results import Summary, SummaryError
 from sim.policy import Policy, content_hash, validate_policy
 from sim.policy.diff import diff, render_diff
 
@@ -36,35 +37,36 @@ class Evidence:
 
 def check_evidence(path: Path, policy: Policy) -> Evidence:
     """The passing simulation of ``policy`` in summary ``path``, or a LedgerError saying why
-    it is not evidence for it."""
+    it is not evidence for it. The summary is read through its model
+    (:class:`sim.metrics.results.Summary`) and each band is judged again from the figures by
+    :func:`sim.health.judge`: a band passes only when the metric's whole 95% interval is inside
+    it (one replication has no interval, so it is never evidence)."""
     try:
-        summary = json.loads(Path(path).read_text(encoding="utf-8"))
-        policies = summary["policies"]
-        metrics = summary["metrics"]
-    except FileNotFoundError:
-        raise LedgerError(f"{path}: no such file", field="evidence") from None
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        summary = Summary.read(path)
+    except SummaryError as exc:
         raise LedgerError(
-            f"{path}: not a simulation summary (pointsim run writes OUT/summary.json; {exc})",
-            field="evidence",
+            f"{exc} (pointsim run writes OUT/summary.json)", field="evidence"
         ) from None
     want = content_hash(policy)
-    groups = [g for g, p in policies.items() if p.get("content_hash") == want]
+    groups = [g for g, p in summary.policies.items() if p.content_hash == want]
     if not groups:
-        seen = ", ".join(f"{g}: {p.get('content_hash', '?')[:12]}" for g, p in policies.items())
+        seen = ", ".join(f"{g}: {p.content_hash[:12]}" for g, p in summary.policies.items())
         raise LedgerError(
             f"{path}: no group of that run used this policy (content hash {want[:12]}; the "
             f"run's groups: {seen}). Simulate exactly this policy first.",
             field="evidence",
         )
+    problem = ""
     for g in groups:
-        banded = {k: v for k, v in metrics.get(g, {}).items() if v.get("band") is not None}
-        failing = {k: v["status"] for k, v in banded.items() if v.get("status") != "ok"}
-        if banded and not failing:
-            return Evidence(str(path), g, len(banded))
+        verdicts = {name: m.health() for name, m in summary.metrics.get(g, {}).items() if m.band}
+        failing = {k: v for k, v in verdicts.items() if v is None or not v.ok}
+        if verdicts and not failing:
+            return Evidence(str(path), g, len(verdicts))
         if failing:
-            shown = ", ".join(f"{k} {s}" for k, s in failing.items())
-            problem = f"group {g} fails its health bands ({shown})"
+            shown = ", ".join(
+                f"{k} {'not measured' if v is None else v.text()}" for k, v in failing.items()
+            )
+            problem = f"group {g} does not pass its health bands ({shown})"
         else:
             problem = f"group {g} checked no health band"
     raise LedgerError(f"{path}: not a passing simulation: {problem}", field="evidence")
