@@ -35,7 +35,7 @@ def liability_micros(cp: CompiledPolicy, members: MemberState, value_factor: flo
     micros = outstanding_points(members) * int(values[0])
     if (values == values[0]).all():
         return micros
-    upper = np.flatnonzero(members.tier)
+    upper = np.flatnonzero(members.tier != 0)  # a bool scan: several times faster on int8
     if len(upper):
         acct = members.acct
         held = acct[upper, Account.PENDING] + acct[upper, Account.AVAILABLE]

@@ -77,9 +77,9 @@ class Recorder:
         row[_COLS["pending_points"]] = pend_sum
         row[_COLS["available_points"]] = avail_sum
         row[_COLS["outstanding_points"]] = pend_sum + avail_sum
-        # most members hold the lowest tier: count and value the others only
+        # most members hold the lowest tier: count the others only
         tier = ms.tier[:k]
-        upper = np.flatnonzero(tier)
+        upper = np.flatnonzero(tier != 0)  # a bool scan: several times faster on int8
         upper_tier = tier[upper].astype(np.int64)
         counts = np.bincount(upper_tier, minlength=self.tiers.shape[1])
         counts[0] = k - len(upper)
