@@ -38,7 +38,7 @@ The rules (:data:`RULES`):
 A module in no layer fails the test: a new package is placed on purpose. Offenders that existed
 when a rule was written are listed in :data:`KNOWN` (to be fixed by the files' owners): the rule
 test fails on any other offender, and on a listed one that is gone (remove it from the list);
-``test_no_known_offenders_left`` is an expected failure until the list is empty.
+``test_no_known_offenders_left`` keeps the list empty: every offender of issue 13 is fixed.
 """
 
 from __future__ import annotations
@@ -230,21 +230,7 @@ RULES: dict[str, tuple[str, Callable[[Import], bool]]] = {
     ),
 }
 
-KNOWN: Mapping[str, frozenset[tuple[str, str]]] = {
-    "shells-below-analysis": frozenset(
-        {
-            # the table schema: import it from sim.kpi instead
-            ("sim.world.recorder", "sim.metrics.schema.BY_RULE"),
-            ("sim.world.recorder", "sim.metrics.schema.DAILY"),
-            ("sim.world.recorder", "sim.metrics.schema.RETENTION"),
-            ("sim.world.world", "sim.metrics.schema.RunTables"),
-            # which postings are which flow: belongs with the postings (sim.engine)
-            ("sim.world.recorder", "sim.metrics.flows.point_flows"),
-            ("sim.ledger.queries", "sim.metrics.flows.point_flows"),
-        }
-    ),
-    "no-private": frozenset(),
-}
+KNOWN: Mapping[str, frozenset[tuple[str, str]]] = {}
 """Offenders found when the rules were written (issue 13): (importing module, imported name)."""
 
 
@@ -293,9 +279,6 @@ def test_layer_rule(rule: str, imports: list[Import]) -> None:
         pytest.fail("\n".join(lines), pytrace=False)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="offenders of issue 13 still listed in KNOWN (owners to fix)"
-)
 def test_no_known_offenders_left() -> None:
     listed = sorted(f"{rule}: {a} -> {b}" for rule, keys in KNOWN.items() for a, b in keys)
     assert not listed, "still known offenders:\n" + "\n".join(listed)

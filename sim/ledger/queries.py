@@ -1,7 +1,7 @@
 """Reading the ledger: a member's balance, statement and lots; daily metrics; the event log.
 
 Every function takes an open connection and returns plain values or a DataFrame; nothing here
-writes. Metrics use the simulation's definitions (:mod:`sim.metrics.schema`, DESIGN.md
+writes. Metrics use the simulation's definitions (:mod:`sim.kpi`, DESIGN.md
 section 5): flows are summed from the journal and the events, positions come from each day's
 close (``day_close``).
 """
@@ -15,9 +15,9 @@ import pandas as pd
 from sqlalchemy import Connection, and_, case, func, select
 
 from sim.engine import Account, to_date
+from sim.engine.flows import point_flows
 from sim.ledger import schema as t
 from sim.ledger.store import LedgerError
-from sim.metrics.flows import point_flows
 from sim.policy import MICROS
 
 ACCOUNTS = [a.name.lower() for a in Account]

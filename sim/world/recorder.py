@@ -1,5 +1,5 @@
 """Daily metrics of one group, read from the engine's postings and the members' arrays, kept
-in preallocated arrays and turned into the tidy tables of :mod:`sim.metrics.schema` at the end."""
+in preallocated arrays and turned into the tidy tables of :mod:`sim.kpi` at the end."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from sim.engine import Account, Postings, to_date
+from sim.engine.flows import point_flows
 from sim.engine.liability import liability_micros
-from sim.metrics.flows import point_flows
-from sim.metrics.schema import BY_RULE, DAILY, RETENTION
+from sim.kpi import BY_RULE, DAILY, RETENTION
 from sim.policy import MICROS
 from sim.world.arm import ArmWorld, DayOutcome
 

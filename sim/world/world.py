@@ -23,7 +23,7 @@ import simpy
 from sim.engine import Kind, day_number, to_date
 from sim.engine.calendar import add_months
 from sim.engine.quote import campaign_active
-from sim.metrics.schema import RunTables
+from sim.kpi import RunTables
 from sim.scenario import Scenario
 from sim.world.arm import ArmWorld, Today
 from sim.world.draws import Draws, Purpose
