@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["file_mode", "write_text_atomic"]
+__all__ = ["file_mode", "write_atomic", "write_text_atomic"]
 
 
 def file_mode() -> int:
@@ -25,17 +26,23 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that it is either complete or not there at all (a
-    temporary file beside it, then an atomic rename); the file gets the user's usual
-    permissions."""
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """Make ``path`` with ``write(tmp)`` so that it is either complete or not there at all: a
+    temporary file of a random name beside it (never a predictable one), then an atomic
+    rename; the file gets the user's usual permissions."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        write(tmp)
         os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (:func:`write_atomic`)."""
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

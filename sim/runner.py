@@ -7,8 +7,8 @@ reads them."""
 
 from __future__ import annotations
 
+import functools
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from sim.execute import Backend, RunOutput, RunTask, execute, scenario_key, summary_spec
-from sim.files import file_mode
+from sim.files import write_atomic
 from sim.metrics.schema import RunTables, SummarySpec
 from sim.scenario import Scenario
 
@@ -113,21 +113,15 @@ def write_tables(tables: RunTables, folder: Path) -> None:
 def write_events(result: ScenarioResult, path: Path) -> None:
     """The event log (and beside it ``<stem>.members<suffix>``), CSV or Parquet by suffix,
     each written whole or not at all, with the user's usual file permissions."""
-    import tempfile
-
     assert result.events is not None and result.members is not None
     members_path = path.with_name(f"{path.stem}.members{path.suffix}")
+    csv = path.suffix == ".csv"
     for frame, target in ((result.events, path), (result.members, members_path)):
-        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        os.close(fd)
-        tmp = Path(name)
-        try:
-            if path.suffix == ".csv":
-                frame.to_csv(tmp, index=False)
-            else:
-                frame.to_parquet(tmp, index=False)
-            os.chmod(tmp, file_mode())
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_atomic(target, functools.partial(_write_frame, frame, csv=csv))
+
+
+def _write_frame(frame: pd.DataFrame, tmp: Path, *, csv: bool) -> None:
+    if csv:
+        frame.to_csv(tmp, index=False)
+    else:
+        frame.to_parquet(tmp, index=False)

@@ -11,8 +11,6 @@ again.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from sim.execute import Backend, Keep, RunOutput, RunTask, execute
-from sim.files import file_mode
+from sim.files import write_atomic
 
 __all__ = ["DAILY_TABLES", "ExecReport", "RunStore", "run_sweep"]
 
@@ -32,16 +30,7 @@ every kept run (columns as in ``pointsim run``'s tables, ``point`` the sweep poi
 
 
 def _write_parquet(frame: pd.DataFrame, target: Path) -> None:
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(target, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 class RunStore:
