@@ -35,6 +35,7 @@ import pandas as pd
 import sim
 from sim.metrics.schema import RunTables, SummarySpec
 from sim.metrics.summary import replication_metrics
+from sim.policy.load import content_hash
 from sim.scenario import Scenario
 from sim.world import simulate
 
@@ -129,7 +130,28 @@ def summary_spec(sc: Scenario) -> SummarySpec:
             }
             for a in sc.arms
         },
+        assumptions=assumption_notes(sc),
     )
+
+
+def assumption_notes(sc: Scenario) -> tuple[str, ...]:
+    """What a reader of ``sc``'s results must be told the figures rest on."""
+    ref = sc.reference
+    notes = [
+        f"Members' responses are measured against the reference programme"
+        f" '{ref.program.name}' (content hash {content_hash(ref)[:12]}): the programme their"
+        " baseline buying was observed under. Every response parameter, its range and source:"
+        " docs/behaviour.md."
+    ]
+    wb = sc.spec.behaviour.winback
+    if wb.used:
+        where = wb.source.strip() or "no source given: an assumption"
+        notes.append(
+            f"Lapsed members are won back at {wb.campaign:g} a day while a dated campaign"
+            f" boosts their points and {wb.reminder:g} on an expiry reminder ({where});"
+            " without it they stay lapsed."
+        )
+    return tuple(notes)
 
 
 def _fail_points() -> set[int]:

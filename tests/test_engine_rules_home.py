@@ -118,10 +118,12 @@ def test_earn_quote_and_world_agree_on_two_overlapping_campaigns(
     members = np.arange(len(aw))
     _, world_f, _ = purchase_multipliers(aw.cp, aw.state, members, both)
     assert set(world_f.tolist()) == {FACTOR[stacking]}
-    per_unit = aw.facts.points_per_unit * aw.facts.tier_value.max() * aw.facts.max_boost
-    bound = aw._extra_rate_max(Today(both, campaign_start={0: both - 5, 1: both - 1}))
+    k = len(aw)
+    aw.view.rho[:k] = np.linspace(0.001, 0.01, k)  # everyday perceived rates (the policy has
+    per_unit = 0.01 * aw.facts.max_boost  # no burn options, so they are 0 in the run itself)
+    bound = aw._promo_extra_max(Today(both, campaign_start={0: both - 5, 1: both - 1}), k)
     assert 1.0 + bound / per_unit == pytest.approx(FACTOR[stacking], rel=1e-12)
-    one = aw._extra_rate_max(Today(both, campaign_start={1: both - 1}))
+    one = aw._promo_extra_max(Today(both, campaign_start={1: both - 1}), k)
     assert 1.0 + one / per_unit == pytest.approx(3.0, rel=1e-12)
 
 

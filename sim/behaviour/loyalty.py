@@ -1,5 +1,6 @@
 """The loyalty responses as array formulas (see :mod:`sim.behaviour.params` for each one's
-meaning and source). Pure functions of member arrays; the world decides whom to ask."""
+meaning, default, range and source, and ``docs/behaviour.md`` for how they fit together).
+Pure functions of member arrays; the world decides whom to ask."""
 
 from __future__ import annotations
 
@@ -10,18 +11,26 @@ import numpy.typing as npt
 from scipy import special
 
 from sim.behaviour.params import (
-    CheckinHabit,
-    ExpiryPressure,
+    Engagement,
+    ExpiryDeadline,
     GoalGradient,
+    PerceivedValue,
     RedemptionHalo,
     RedemptionModel,
-    RewardResponse,
+    RewardRate,
+    ShareOfWallet,
     SwitchingCost,
 )
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
+
+MAX_RATE = 0.9
+"""Perceived reward rates are held below this (a reward worth the whole price is no price)."""
+
+MAX_DIP = 0.9
+"""Deepest post-promotion dip: the purchase rate never falls below a tenth."""
 
 
 @functools.lru_cache(maxsize=64)
@@ -42,64 +51,136 @@ def gamma_quantile(shape: float, u: F64) -> F64:
     return out
 
 
-def reward_lift(
-    p: RewardResponse, extra_rate: F64, valuation: F64, age_days: F64, pressure: F64
+# -- what a point is worth --------------------------------------------------------------------
+
+
+def point_value(
+    p: PerceivedValue, valuation: F64, balance: F64, speed: F64, cost: F64, value: F64
 ) -> F64:
-    """Factor on the purchase rate from a promotion worth ``extra_rate`` of each unit spent,
-    ``age_days`` into the member's exposure, damped by ``pressure`` in [0, 1]."""
-    if not p.enabled:
-        return np.ones(len(extra_rate))
-    promoted = extra_rate > 0
-    strength = (p.elasticity * extra_rate + p.salience * promoted) * valuation
-    decay = np.exp(-np.maximum(age_days, 0.0) / p.decay_days)
-    out: F64 = 1.0 + strength * decay * (1.0 - p.pressure_damping * pressure)
+    """Perceived currency value of a point: ``valuation * max_j value_j / (1 + k * days_j)``,
+    ``days_j`` the days until ``balance`` reaches option ``j`` (points ``cost[:, j]``) at
+    ``speed`` points a day. ``cost`` and ``value`` are (members, options); unused options
+    have cost inf and value 0."""
+    if not len(balance):
+        return np.zeros(0)
+    gap = np.maximum(cost - balance[:, None], 0.0)
+    k = p.discount_per_day if p.enabled else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        days = np.where(gap > 0, gap / np.maximum(speed, 1e-12)[:, None], 0.0)
+    best = (value / (1.0 + k * days)).max(axis=1)
+    out: F64 = valuation * best
     return out
 
 
-def reward_bound(p: RewardResponse, extra_rate_max: float) -> float:
-    """Largest :func:`reward_lift` any member can have today."""
-    if not p.enabled or extra_rate_max <= 0:
+def redeemable_value(balance: F64, cost: F64, value: F64) -> F64:
+    """Currency the balance buys now: the balance at the best value per point among the
+    options it already affords (0 if it affords none)."""
+    if not len(balance):
+        return np.zeros(0)
+    can = cost <= balance[:, None]
+    best = np.where(can, value, 0.0).max(axis=1)
+    out: F64 = balance * best
+    return out
+
+
+# -- buying -----------------------------------------------------------------------------------
+
+
+def price_factor(p: RewardRate, rho: F64, rho0: F64) -> F64:
+    """Purchase rate factor of a perceived reward rate ``rho`` against the reference's
+    ``rho0``: ``((1 - rho) / (1 - rho0)) ** -elasticity``."""
+    if not p.enabled:
+        return np.ones(len(rho))
+    r = np.clip(rho, 0.0, MAX_RATE)
+    r0 = np.clip(rho0, 0.0, MAX_RATE)
+    out: F64 = ((1.0 - r) / (1.0 - r0)) ** (-p.elasticity)
+    return out
+
+
+def promotion_factor(p: RewardRate, rho: F64, extra: F64, age_days: F64) -> F64:
+    """Purchase rate factor of a promotion adding ``extra`` to the perceived rate ``rho``,
+    ``age_days`` into the member's exposure; the member's reference adapts to it with the
+    half-life ``promotion_half_life_days``."""
+    if not p.enabled:
+        return np.ones(len(rho))
+    w = np.exp2(-np.maximum(age_days, 0.0) / p.promotion_half_life_days)
+    r = np.clip(rho, 0.0, MAX_RATE)
+    promoted = np.clip(rho + extra * w, 0.0, MAX_RATE)
+    out: F64 = ((1.0 - promoted) / (1.0 - r)) ** (-p.elasticity)
+    return out
+
+
+def promotion_bound(p: RewardRate, extra_max: float) -> float:
+    """Largest :func:`promotion_factor` any member can have with at most ``extra_max``."""
+    if not p.enabled or extra_max <= 0:
         return 1.0
-    return 1.0 + p.elasticity * extra_rate_max + p.salience
+    return float((1.0 - min(extra_max, MAX_RATE)) ** (-p.elasticity))
 
 
-def goal_lift(p: GoalGradient, progress: F64, valuation: F64) -> F64:
+def wallet_factor(p: ShareOfWallet, odds: F64, share: F64) -> F64:
+    """Purchase rate factor of a programme factor ``odds`` on the odds of buying here, for
+    members holding ``share`` of their category: ``odds / (1 - share + share * odds)``."""
+    if not p.enabled:
+        return odds
+    out: F64 = odds / (1.0 - share + share * odds)
+    return out
+
+
+def goal_lift(p: GoalGradient, progress: F64) -> F64:
     """Factor on the purchase rate at ``progress`` (share of the way done, in [0, 1]) towards
     the nearest goal (next reward or next tier)."""
     if not p.enabled:
         return np.ones(len(progress))
-    out: F64 = 1.0 + p.g * valuation * np.clip(progress, 0.0, 1.0)
+    out: F64 = 1.0 + p.g * np.clip(progress, 0.0, 1.0)
     return out
 
 
-def expiry_lift(p: ExpiryPressure, flexible: B, pressed: B) -> F64:
-    """Factor on the purchase rate of flexible members whose points expire soon."""
-    if not p.enabled:
-        return np.ones(len(flexible))
-    out: F64 = np.where(flexible & pressed, 1.0 + p.buy_lift, 1.0)
+def deadline(p: ExpiryDeadline, days_left: F64, lift: float) -> F64:
+    """``1 + lift * exp(-days_left / days)``: the pull of points expiring in ``days_left``
+    days (inf: nothing expires)."""
+    if not p.enabled or lift == 0:
+        return np.ones(len(days_left))
+    out: F64 = 1.0 + lift * np.exp(-np.maximum(days_left, 0.0) / p.days)
     return out
 
 
-def halo_lift(p: RedemptionHalo, days_since_redeem: F64, valuation: F64) -> F64:
+def halo_lift(p: RedemptionHalo, days_since_redeem: F64) -> F64:
     """Factor on the purchase rate after a redemption (a huge number of days: none yet)."""
     if not p.enabled:
         return np.ones(len(days_since_redeem))
-    decay = np.exp(-np.maximum(days_since_redeem, 0.0) / p.days)
-    out: F64 = 1.0 + p.lift * valuation * decay
+    out: F64 = 1.0 + p.lift * np.exp(-np.maximum(days_since_redeem, 0.0) / p.days)
     return out
 
 
-def redeem_probability(
-    p: RedemptionModel, balance: F64, threshold: F64, pressed: B, points_day: bool
-) -> F64:
+def dip_factor(debt: F64) -> F64:
+    """Purchase rate factor while ``debt`` borrowed purchases are being repaid."""
+    out: F64 = 1.0 - np.minimum(np.maximum(debt, 0.0), MAX_DIP)
+    return out
+
+
+def dropout(p: SwitchingCost, drop: F64, lost: F64) -> F64:
+    """Dropout probability after a purchase when leaving would forfeit ``lost`` (perceived
+    currency, in units of ``half_value`` mean orders): ``drop * (1 - max_reduction * x /
+    (x + 1))``."""
+    if not p.enabled:
+        return drop
+    x = np.maximum(lost, 0.0) / p.half_value
+    out: F64 = drop * (1.0 - p.max_reduction * x / (x + 1.0))
+    return out
+
+
+# -- redeeming --------------------------------------------------------------------------------
+
+
+def redeem_probability(p: RedemptionModel, balance: F64, threshold: F64, points_day: bool) -> F64:
     """Daily probability of redeeming at a balance, given the member's stockpiling threshold
-    (points), expiry pressure and whether today is the points day."""
+    (points) and whether today is the points day (before deadlines and lapse)."""
     if not p.enabled:
         return np.zeros(len(balance))
     base = p.max_daily * special.expit(p.steepness * (balance / threshold - 1.0))
     if points_day:
         base = base * (1.0 + p.points_day_lift)
-    out: F64 = np.minimum(base + p.expiry_lift * pressed, 1.0)
+    out: F64 = base
     return out
 
 
@@ -111,19 +192,21 @@ def checkout_probability(p: RedemptionModel, balance: F64, threshold: F64) -> F6
     return out
 
 
-def checkin_probability(p: CheckinHabit, habit: F64, streak: I64) -> F64:
-    """Daily check-in probability of members with a habit, pulled up by their streak."""
-    if not p.enabled:
-        return np.zeros(len(habit))
-    pull = 1.0 + p.streak_pull * np.minimum(streak, 7) / 7.0
-    out: F64 = np.minimum(habit * pull, 0.98)
+# -- engaging ---------------------------------------------------------------------------------
+
+
+def engagement_factor(p: Engagement, reward: F64, reference: F64) -> F64:
+    """Factor on an action's propensity when it pays ``reward`` (perceived currency) against
+    ``reference`` under the reference programme: ``(1 + c) * V / (V + c * V0)``; 1 where the
+    reference pays nothing and this pays something."""
+    c = p.half_saturation
+    v0 = np.where(reference > 0, reference, reward)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: F64 = np.where(reward > 0, (1.0 + c) * reward / (reward + c * v0), 0.0)
     return out
 
 
-def dropout(p: SwitchingCost, drop: F64, progress: F64, tier_rank: F64) -> F64:
-    """Dropout probability after a purchase, lowered by a balance (``progress`` towards the
-    member's threshold) and a tier (``tier_rank`` from 0, lowest, to 1, top)."""
-    if not p.enabled:
-        return drop
-    out: F64 = drop * (1.0 - p.balance * np.clip(progress, 0.0, 1.0)) * (1.0 - p.tier * tier_rank)
+def streak_pull(p: Engagement, streak: I64) -> F64:
+    """Factor on the check-in probability of a member on a running streak."""
+    out: F64 = 1.0 + p.streak_pull * np.minimum(streak, 7) / 7.0
     return out

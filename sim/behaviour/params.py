@@ -1,102 +1,256 @@
-"""Parameters of members' loyalty responses, each with its default, its source and a switch.
+"""Parameters of members' loyalty responses: each mechanism with its formula, default, plausible
+range, source and switch.
 
 Two kinds: *traits* describe how members differ (drawn once per member, per population
-segment, :class:`Traits`); *effects* say how strongly everyone responds to the programme
-(:class:`Behaviour`). Turning every effect off (``enabled = false``) leaves the BG/NBD baseline
-alone: that is what the calibration test checks against the closed form.
+segment, :class:`Traits`); *mechanisms* say how members respond to the programme
+(:class:`Behaviour`). Turning every mechanism off (``enabled = false``) leaves the BG/NBD
+baseline alone: that is what the calibration test checks against the closed form.
+
+Every number that drives a response is declared with :func:`param`: its default, the plausible
+range ``(low, high)`` the robustness analysis varies it over, and its source (a paper, an
+industry figure) or the word "assumed". :meth:`Behaviour.assumptions` lists them all;
+``docs/behaviour.md`` is written from that list (a test keeps it current).
+
+The formulas live in :mod:`sim.behaviour.loyalty`; the page ``docs/behaviour.md`` explains how
+they fit together.
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ConfigDict, Field
 
 from sim.policy.base import Frozen, NonNegFloat, PosFloat, Share
 
 
-class Traits(Frozen):
+def param(default: float, low: float, high: float, source: str, **bounds: Any) -> Any:
+    """A response parameter: ``default``, the plausible range ``(low, high)`` and its source
+    ("assumed" when nothing better is known). ``bounds`` are pydantic's (``ge``, ``le`` ...)."""
+    if not low <= default <= high:
+        raise ValueError(f"default {default} outside its plausible range ({low}, {high})")
+    return Field(
+        default=default, json_schema_extra={"range": [low, high], "source": source}, **bounds
+    )
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """One response parameter as :meth:`Behaviour.assumptions` lists it."""
+
+    path: str
+    """Dotted path in a scenario (``behaviour.reward_rate.elasticity``)."""
+    value: float
+    default: float
+    low: float
+    high: float
+    source: str
+    doc: str
+
+
+class Mechanism(Frozen):
+    """A group of response parameters (field docstrings become their descriptions)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+
+class Traits(Mechanism):
     """How members of a segment differ: distributions drawn once per member."""
 
-    valuation_a: PosFloat = 1.0
-    """Beta(a, b) of the member's valuation of points against cash (0: points are worth nothing
-    to them, 1: worth their face value). Default Beta(1, 3), mean 0.25: members discount points
-    heavily (assumed; consistent with the small incentive share real programmes show)."""
-    valuation_b: PosFloat = 3.0
-    """See ``valuation_a``."""
-    checkin_share: Share = 0.25
-    """Share of members with a check-in habit (assumed)."""
+    valuation_mean: PosFloat = param(
+        1.0,
+        0.25,
+        1.5,
+        "assumed: 1 is a member who values a point at what it buys; below 1 members discount"
+        " points against cash",
+    )
+    """Mean of the member's valuation of points (a multiple of what a point buys), Gamma
+    distributed over members with shape ``valuation_shape``: heterogeneity in how much
+    members care about points."""
+    valuation_shape: PosFloat = param(2.0, 0.5, 8.0, "assumed (coefficient of variation 0.71)")
+    """Shape of the Gamma distribution of valuations (larger: members more alike)."""
+    checkin_share: Share = param(0.25, 0.05, 0.5, "assumed")
+    """Share of members with a check-in habit."""
     checkin_a: PosFloat = 3.0
-    """Beta(a, b) of a habitual member's daily check-in probability (mean 0.5, assumed)."""
+    """Beta(a, b) of a habitual member's daily check-in probability under the reference
+    programme's check-in reward (mean 0.5, assumed)."""
     checkin_b: PosFloat = 3.0
     """See ``checkin_a``."""
-    share_rate: NonNegFloat = 0.02
-    """Mean daily probability of sharing (Gamma-distributed over members, shape 0.5; assumed)."""
-    login_rate: Share = 0.15
-    """Mean daily probability of an app login (Beta(1, 1/rate - 1) over members; assumed)."""
-    course_rate: NonNegFloat = 0.005
-    """Mean daily probability of completing a course (where the policy pays for it; assumed)."""
-    survey_rate: NonNegFloat = 0.002
-    """Mean daily probability of answering a survey (assumed)."""
-    profile_rate: NonNegFloat = 0.02
-    """Daily probability of completing the profile while not yet done (assumed)."""
-    flexible_share: Share = 0.3
-    """Share of "flexible" members whose buying (not only redeeming) rises before expiry
-    (Breugelmans & Liu-Thompkins 2017, "The effect of loyalty program expiration policy on
-    consumer behavior", Marketing Letters 28: a minority of members accelerate purchases)."""
-    threshold_multiple: PosFloat = 1.0
-    """Median stockpiling threshold, as a multiple of the median burn option's points
-    (Stourm, Bradlow & Fader 2015, "Stockpiling points in linear loyalty programs", JMR 52:
-    members redeem once their balance passes a personal threshold; level assumed)."""
-    threshold_sigma: NonNegFloat = 0.8
-    """Log-normal spread of the thresholds over members (assumed)."""
+    share_rate: NonNegFloat = param(0.02, 0.005, 0.05, "assumed")
+    """Mean daily probability of sharing under the reference programme's reward (Gamma
+    distributed over members, shape 0.5)."""
+    login_rate: Share = param(0.15, 0.05, 0.5, "assumed")
+    """Mean daily probability of a rewarded app login under the reference programme's reward
+    (Beta(1, 1/rate - 1) over members)."""
+    course_rate: NonNegFloat = param(0.005, 0.001, 0.05, "assumed")
+    """Mean daily probability of completing a course (where the policy pays for it)."""
+    survey_rate: NonNegFloat = param(0.002, 0.0005, 0.01, "assumed")
+    """Mean daily probability of answering a survey."""
+    profile_rate: NonNegFloat = param(0.02, 0.005, 0.1, "assumed")
+    """Daily probability of completing the profile while not yet done."""
+    flexible_share: Share = param(
+        0.3,
+        0.1,
+        0.5,
+        "Breugelmans & Liu-Thompkins (2017), Marketing Letters 28: a minority of members"
+        " accelerate purchases before their points expire; share assumed",
+    )
+    """Share of "flexible" members whose buying (not only redeeming) rises before expiry."""
+    threshold_multiple: PosFloat = param(
+        1.0,
+        0.5,
+        3.0,
+        "Stourm, Bradlow & Fader (2015), JMR 52: members stockpile up to a personal threshold"
+        " before redeeming; level assumed",
+    )
+    """Median stockpiling threshold, as a multiple of the median burn option's points."""
+    threshold_sigma: NonNegFloat = param(0.8, 0.3, 1.2, "assumed")
+    """Log-normal spread of the thresholds over members."""
 
 
-class RewardResponse(Frozen):
-    """Extra points act like a price cut, weighted by the member's valuation of points.
+class PerceivedValue(Mechanism):
+    """What a point is worth to a member today.
 
-    Purchase rate x ``1 + (elasticity * extra_rate + salience) * valuation * decay * damping``,
-    where ``extra_rate`` is the campaign's extra value per unit spent (e.g. 0.01 for double
-    points worth 1% back), ``decay = exp(-days into the promotion / decay_days)``.
-    ``elasticity``: mean price elasticity of demand, 2.62, from Bijmolt, van Heerde & Pieters
-    (2005), "New empirical generalizations on the determinants of price elasticity", JMR 42.
-    ``salience``: a bonus campaign's attention effect beyond its money value (assumed).
-    ``decay_days``: promotion effects wear off over two to three weeks (Pauwels, Hanssens &
-    Siddarth 2002, "The long-term effects of price promotions", JMR 39: adjustment ~ 2-3 weeks).
-    ``pressure_damping``: how much less members already under points or time pressure respond
-    (near a goal or an expiry; assumed)."""
-
-    enabled: bool = True
-    elasticity: NonNegFloat = 2.62
-    salience: NonNegFloat = 0.1
-    decay_days: PosFloat = 17.5
-    pressure_damping: Share = 0.5
-
-
-class GoalGradient(Frozen):
-    """Purchase rate x ``1 + g * valuation * (1 - d)``, ``d`` the share of the way to the next
-    reward (the member's redemption threshold) or tier still to go. Kivetz, Urminsky & Zheng
-    (2006), "The goal-gradient hypothesis resurrected", JMR 43: about 20% faster near the goal.
-    Redeeming resets the distance to the next reward."""
+    ``v = valuation * max_j value_j / (1 + discount_per_day * days_j)`` over the burn options
+    ``j`` the member may use (catalogue items at face value per point, cash offset at the
+    member's point value), ``days_j`` the days until the balance reaches option ``j`` at the
+    member's earning speed (expected points a day from buying and rewarded actions). Point
+    value, catalogue prices, earn rates and thresholds all enter here. Off: no delay discount
+    (``days_j = 0``)."""
 
     enabled: bool = True
-    g: NonNegFloat = 0.25
+    discount_per_day: NonNegFloat = param(
+        0.01,
+        0.002,
+        0.05,
+        "Kirby & Marakovic (1996), Psychonomic Bulletin & Review 3: hyperbolic discount rates"
+        " k of 0.002-0.05 a day for delayed rewards of tens of dollars",
+    )
+    """Hyperbolic discount rate of a reward that is ``days`` away."""
 
 
-class RedemptionModel(Frozen):
+class RewardRate(Mechanism):
+    """The perceived reward rate acts like a price cut.
+
+    The perceived reward rate ``rho`` is the value back per unit spent: points per unit
+    (purchase rule, category mix, tier multiplier, daily cap) times the perceived value of a
+    point. Against ``rho0``, the same figure under the reference programme (the one the
+    baseline purchase rates were observed under), the purchase rate is multiplied by
+    ``((1 - rho) / (1 - rho0)) ** -elasticity``: a permanent change persists. A dated
+    campaign's extra rate ``d_rho`` enters the same way, ``((1 - rho - d_rho * w) / (1 - rho))
+    ** -elasticity`` with ``w = 2 ** (-days into the promotion / promotion_half_life_days)``:
+    the member's reference adapts to the promotion, so its effect wears off."""
+
+    enabled: bool = True
+    elasticity: NonNegFloat = param(
+        2.62,
+        1.0,
+        4.0,
+        "Bijmolt, van Heerde & Pieters (2005), JMR 42: mean price elasticity -2.62 over"
+        " 1,851 estimates",
+    )
+    promotion_half_life_days: PosFloat = param(
+        12.0,
+        5.0,
+        21.0,
+        "Pauwels, Hanssens & Siddarth (2002), JMR 39: promotion effects adjust within two to"
+        " three weeks",
+    )
+
+
+class ShareOfWallet(Mechanism):
+    """The programme moves the share of a member's category spending that comes here, with
+    headroom: a programme factor ``M`` on the odds of buying here gives the purchase rate
+    factor ``M / (1 - s + s * M)``, ``s`` the member's share of wallet. ``s = lam / (lam +
+    kappa)``, ``lam`` the member's purchase rate, ``kappa`` set per segment so that the
+    median member's share is ``median_share``: heavy buyers hold most of their category
+    already and respond little, light and moderate buyers respond more (Liu 2007, J.
+    Marketing 71; effects small overall, Sharp & Sharp 1997, IJRM 14)."""
+
+    enabled: bool = True
+    median_share: Share = param(
+        0.5,
+        0.3,
+        0.8,
+        "assumed; direction from Liu (2007): light and moderate buyers respond, heavy buyers"
+        " barely change",
+    )
+
+
+class Substitution(Mechanism):
+    """Part of a promotion's lift is borrowed from the weeks around it.
+
+    Each purchase a promotion adds carries a debt of ``borrowed_share`` purchases, repaid as a
+    dip: the purchase rate is multiplied by ``1 - min(debt, 0.9)`` while the debt decays at the
+    member's purchase rate / ``repay_interpurchase`` (it is repaid over about
+    ``repay_interpurchase`` inter-purchase times). An announced campaign (``announce_days`` > 0
+    before it starts) also lowers the rate of its audience by ``pre_dip`` before it; the
+    purchases put off are made on its first day."""
+
+    enabled: bool = True
+    borrowed_share: Share = param(
+        0.33,
+        0.1,
+        0.5,
+        "van Heerde, Leeflang & Wittink (2004), Marketing Science 23: about a third of a"
+        " promotion bump is borrowed from other periods",
+    )
+    repay_interpurchase: PosFloat = param(
+        1.0,
+        0.5,
+        2.0,
+        "assumed; purchase acceleration shortens the time to the next purchase (Neslin,"
+        " Henderson & Quelch 1985, Marketing Science 4)",
+    )
+    announce_days: int = Field(default=0, ge=0, le=60)
+    """Days a campaign is announced before it starts (0: not announced; a scenario sets it)."""
+    pre_dip: Share = param(
+        0.1,
+        0.0,
+        0.3,
+        "assumed; Mace & Neslin (2004), JMR 41: pre-promotion dips exist and are smaller than"
+        " post-promotion dips",
+    )
+
+
+class GoalGradient(Mechanism):
+    """Purchase rate x ``1 + g * progress``, ``progress`` the share of the way done towards the
+    nearest goal: the next reward (the member's redemption threshold) or the next tier.
+    Redeeming resets it."""
+
+    enabled: bool = True
+    g: NonNegFloat = param(
+        0.25,
+        0.1,
+        0.4,
+        "Kivetz, Urminsky & Zheng (2006), JMR 43: purchases about 20% faster close to the"
+        " reward (inter-purchase times 20% shorter at the goal: a rate 1.25 times)",
+    )
+
+
+class RedemptionModel(Mechanism):
     """Daily redemption probability ``max_daily * logistic(steepness * (balance / threshold -
-    1))`` for members who can afford something (Stourm, Bradlow & Fader 2015); raised by
-    ``expiry_lift`` for members whose points expire within ``horizon_days`` (Breugelmans &
-    Liu-Thompkins 2017) and by ``points_day_lift`` on the programme's points day. At checkout,
-    members above threshold pay part with points (cash offset) with ``checkout_share`` times
-    the same logistic. Members pick among the catalogue items they can afford and may take,
-    in proportion to each item's face value per point."""
+    1))`` for members who can afford something (Stourm, Bradlow & Fader 2015), times the
+    deadline factor of :class:`ExpiryDeadline`, raised by ``points_day_lift`` on the
+    programme's points day; members who have lapsed redeem at ``lapsed`` times that. At
+    checkout, members above threshold pay part with points (cash offset) with
+    ``checkout_share`` times the same logistic. Members pick among the catalogue items they can
+    afford and may take, in proportion to each item's face value per point."""
 
     enabled: bool = True
-    max_daily: Share = 0.08
+    max_daily: Share = param(0.025, 0.01, 0.1, "assumed")
     steepness: PosFloat = 4.0
-    expiry_lift: Share = 0.25
-    horizon_days: int = Field(default=30, ge=1, le=365)
-    points_day_lift: NonNegFloat = 1.0
-    checkout_share: Share = 0.5
+    points_day_lift: NonNegFloat = param(1.0, 0.0, 3.0, "assumed")
+    checkout_share: Share = param(0.5, 0.1, 0.8, "assumed")
+    lapsed: Share = param(
+        0.05,
+        0.0,
+        0.2,
+        "assumed; lapsed members leave their points unredeemed, the main source of breakage"
+        " (Bijmolt & Verhoef 2017, Handbook of Research on Customer Loyalty)",
+    )
+    """Redemption rate of members who no longer buy, as a share of an active member's."""
     lottery_rate: Share = 0.01
     """Daily probability that a member who can pay spins the lottery (assumed)."""
     donation_rate: Share = 0.0005
@@ -105,84 +259,121 @@ class RedemptionModel(Frozen):
     """Daily probability of bidding on an open auction lot one can pay for (assumed)."""
 
 
-class ExpiryPressure(Frozen):
-    """ "Flexible" members buy more while their points are close to expiring (Breugelmans &
-    Liu-Thompkins 2017): purchase rate x ``1 + buy_lift``."""
+class ExpiryDeadline(Mechanism):
+    """Points about to expire act as a deadline. With ``d`` days until the member's earliest
+    points expire, redemption is multiplied by ``1 + redeem_lift * exp(-d / days)`` and the
+    purchase rate of "flexible" members by ``1 + buy_lift * exp(-d / days)``; an expiry
+    reminder adds ``reminder_lift * exp(-days since / 3)`` to the redemption factor."""
 
     enabled: bool = True
-    buy_lift: NonNegFloat = 0.2
+    redeem_lift: NonNegFloat = param(
+        2.0,
+        0.5,
+        4.0,
+        "Inman & McAlister (1994), JMR 31: coupon redemptions climb steeply toward the"
+        " expiration date; size assumed",
+    )
+    days: PosFloat = param(10.0, 3.0, 30.0, "assumed")
+    buy_lift: NonNegFloat = param(
+        0.2,
+        0.0,
+        0.5,
+        "Breugelmans & Liu-Thompkins (2017): flexible members buy more before expiry; size assumed",
+    )
+    reminder_lift: NonNegFloat = param(1.0, 0.0, 3.0, "assumed")
 
 
-class RedemptionHalo(Frozen):
-    """Buying rises around a redemption (Dorotic, Verhoef, Fok & Bijmolt 2014, "Reward
-    redemption effects in a loyalty program when customers choose how much and when to
-    redeem", IJRM 31): purchase rate x ``1 + lift * valuation * exp(-days since / days)``."""
+class RedemptionHalo(Mechanism):
+    """Buying rises after a redemption (Dorotic, Verhoef, Fok & Bijmolt 2014, IJRM 31):
+    purchase rate x ``1 + lift * exp(-days since / days)``."""
 
     enabled: bool = True
-    lift: NonNegFloat = 0.1
+    lift: NonNegFloat = param(
+        0.1, 0.0, 0.2, "Dorotic et al. (2014): purchases rise around redemptions; size assumed"
+    )
     days: PosFloat = 14.0
 
 
-class CheckinHabit(Frozen):
-    """Check-ins follow the member's habit, pulled up by a running streak: daily probability
-    x ``1 + streak_pull * min(streak, 7) / 7`` (assumed; streak mechanics in the articles)."""
+class Engagement(Mechanism):
+    """Check-ins, shares, logins, reviews, courses, surveys and profile completion respond to
+    what they pay. A member's propensity (see :class:`Traits`) is the daily probability under
+    the reference programme's reward ``V0`` (points x the member's perceived point value); at
+    reward ``V`` it becomes ``propensity * (1 + c) * V / (V + c * V0)``, ``c`` =
+    ``half_saturation``: nothing when the action pays nothing, diminishing returns as the
+    reward grows (x10 the reward gives at most ``1 + c`` times). Where the reference pays
+    nothing for an action, the propensity is the one under the policy simulated. Check-ins
+    are also pulled up by a running streak: x ``1 + streak_pull * min(streak, 7) / 7``."""
 
     enabled: bool = True
-    streak_pull: NonNegFloat = 0.2
+    half_saturation: PosFloat = param(
+        1.0,
+        0.25,
+        4.0,
+        "assumed; incentives raise participation with diminishing returns (Singer & Ye 2013,"
+        " Annals AAPSS 645)",
+    )
+    streak_pull: NonNegFloat = param(0.2, 0.0, 0.5, "assumed")
+    review_after_purchase: Share = param(0.1, 0.02, 0.3, "assumed")
+    """Probability of reviewing a purchase the same day (where reviews pay)."""
 
 
-class Activity(Frozen):
-    """Shares, logins, reviews, courses, surveys, profile completion and referrals, at each
-    member's propensity (see :class:`Traits`), where the policy rewards them."""
-
-    enabled: bool = True
-    review_after_purchase: Share = 0.1
-    """Probability of reviewing a purchase the same day (assumed)."""
-
-
-class SwitchingCost(Frozen):
-    """Members holding points or a tier drop out less: dropout x ``(1 - balance * progress)
-    x (1 - tier * rank)``, progress the balance's share of the member's threshold (capped at
-    1), rank the tier's position from 0 (lowest) to 1 (top). Sharp & Sharp (1997), "Loyalty
-    programs and their impact on repeat-purchase loyalty patterns", IJRM 14 (small but real
-    effects); strengths assumed."""
-
-    enabled: bool = True
-    balance: Share = 0.2
-    tier: Share = 0.3
-
-
-class Reactivation(Frozen):
-    """Dormant (dropped-out) members come back: with ``reminder`` probability on the day an
-    expiry reminder reaches them, with ``campaign`` probability a day while a dated campaign
-    (one with a start or end date, not a standing rule such as new-member doubling) boosts
-    their points (assumed)."""
+class SwitchingCost(Mechanism):
+    """Members drop out less when leaving would forfeit something: dropout x ``1 -
+    max_reduction * x / (x + 1)``, ``x`` the value the member would lose in units of
+    ``half_value`` of their mean order: the redeemable value of the balance (what it buys now,
+    at face value) plus a year of the tier's extra earning, times the member's valuation.
+    Points that cannot be used protect nothing."""
 
     enabled: bool = True
-    reminder: Share = 0.03
-    campaign: Share = 0.001
+    max_reduction: Share = param(
+        0.3,
+        0.05,
+        0.5,
+        "assumed; Sharp & Sharp (1997), IJRM 14: programme effects on repeat buying are small",
+    )
+    half_value: PosFloat = param(1.0, 0.25, 4.0, "assumed")
 
 
-class Returns(Frozen):
-    """Share of orders returned (refunded in full) within ``window_days`` (assumed)."""
+class WinBack(Mechanism):
+    """Lapsed (dropped-out) members stay lapsed unless the scenario sets a win-back rate: with
+    ``reminder`` probability on the day an expiry reminder reaches them, with ``campaign``
+    probability a day while a dated campaign boosts their points. Both 0 by default; a
+    scenario that sets one should give its ``source``, and its report names the rate."""
 
     enabled: bool = True
-    rate: Share = 0.03
+    reminder: Share = 0.0
+    campaign: Share = 0.0
+    source: str = Field(default="", max_length=400)
+    """Where the rates come from (a study, the programme's own win-back figures)."""
+
+    @property
+    def used(self) -> bool:
+        return self.enabled and (self.reminder > 0 or self.campaign > 0)
+
+
+class Returns(Mechanism):
+    """Share of orders returned (refunded in full) within ``window_days``."""
+
+    enabled: bool = True
+    rate: Share = param(0.03, 0.0, 0.15, "assumed")
     window_days: int = Field(default=7, ge=1, le=90)
 
 
 class Behaviour(Frozen):
-    """Every loyalty response, each switchable. Baseline buying is :class:`BaselineParams`."""
+    """Every loyalty response, each switchable. Baseline buying is
+    :class:`~sim.behaviour.baseline.BaselineParams`."""
 
-    reward_response: RewardResponse = RewardResponse()
+    perceived_value: PerceivedValue = PerceivedValue()
+    reward_rate: RewardRate = RewardRate()
+    share_of_wallet: ShareOfWallet = ShareOfWallet()
+    substitution: Substitution = Substitution()
     goal_gradient: GoalGradient = GoalGradient()
     redemption: RedemptionModel = RedemptionModel()
-    expiry_pressure: ExpiryPressure = ExpiryPressure()
+    expiry_deadline: ExpiryDeadline = ExpiryDeadline()
     redemption_halo: RedemptionHalo = RedemptionHalo()
-    checkin: CheckinHabit = CheckinHabit()
-    activity: Activity = Activity()
+    engagement: Engagement = Engagement()
     switching_cost: SwitchingCost = SwitchingCost()
-    reactivation: Reactivation = Reactivation()
+    winback: WinBack = WinBack()
     returns: Returns = Returns()
 
     def all_off(self) -> Behaviour:
@@ -193,3 +384,39 @@ class Behaviour(Frozen):
                 for name in type(self).model_fields
             }
         )
+
+    def assumptions(self, prefix: str = "behaviour") -> list[Assumption]:
+        """Every response parameter declared with :func:`param`, with its value here."""
+        return _assumptions(self, prefix)
+
+
+def _assumptions(model: Frozen, prefix: str) -> list[Assumption]:
+    out: list[Assumption] = []
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        path = f"{prefix}.{name}"
+        if isinstance(value, Frozen):
+            out += _assumptions(value, path)
+            continue
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and "range" in extra:
+            bounds = extra["range"]
+            assert isinstance(bounds, list)
+            low, high = bounds
+            out.append(
+                Assumption(
+                    path,
+                    float(value),
+                    float(info.default),
+                    float(low),  # type: ignore[arg-type]
+                    float(high),  # type: ignore[arg-type]
+                    str(extra["source"]),
+                    (info.description or "").strip(),
+                )
+            )
+    return out
+
+
+def trait_assumptions(traits: Traits, prefix: str) -> list[Assumption]:
+    """The trait parameters of a segment declared with :func:`param`."""
+    return _assumptions(traits, prefix)

@@ -100,3 +100,24 @@ def item_prices(cp: CompiledPolicy, day: int) -> I64:
     discount applied, rounded up)."""
     points_day = cp.points_day and cal.to_date(day).day == cp.points_day
     return (cp.points_day_price if points_day else cp.item_points).copy()
+
+
+def days_to_expiry(cp: CompiledPolicy, state: EngineState, member: I64, day: int) -> F64:
+    """For members (positions): days from ``day`` to the last day on which their
+    earliest-expiring available points are still valid (0: they expire tonight; inf: none of
+    their points expire). The figure the expiry reminders announce."""
+    scheme, ms = cp.expiry, state.members
+    out = np.full(len(member), np.inf)
+    if not len(member):
+        return out
+    if scheme.periodic:
+        periods = scheme.current_period(day) + np.arange(scheme.slots)
+        has = ms.lots[member][:, periods % scheme.slots] > 0
+        held = has.any(axis=1)
+        first = has.argmax(axis=1)
+        ends = np.array([scheme.end_day(int(p)) for p in periods], np.float64)
+        out[held] = ends[first[held]] - day
+    elif scheme.mode == "inactivity":
+        held = ms.lots[member, 0] > 0
+        out[held] = ms.last_active[member[held]] + scheme.inactivity_days - day
+    return out

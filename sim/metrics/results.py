@@ -116,6 +116,9 @@ class Summary(_Model):
     """Group -> metric name -> figure."""
     experiment: dict[str, Comparison] | None
     """Treatment group -> its comparison with the control (None: no experiment)."""
+    assumptions: list[str] = []
+    """Assumptions the figures rest on that a reader must be told, in words (e.g. the
+    reference programme behaviour is measured against, a win-back rate)."""
     headline: str
 
     def metric(self, group: str, name: str) -> Metric:

@@ -61,3 +61,5 @@ class SummarySpec:
     currency: str
     policies: dict[str, dict[str, str]]
     """Per group: ``name``, ``file`` and ``content_hash`` of the policy it ran."""
+    assumptions: tuple[str, ...] = ()
+    """Assumptions the figures rest on that a reader must be told (e.g. a win-back rate)."""

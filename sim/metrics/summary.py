@@ -252,6 +252,7 @@ def summarise(tables: RunTables, spec: SummarySpec) -> Summary:
         policies={g: PolicyRef(**p) for g, p in spec.policies.items()},
         metrics=metrics,
         experiment=experiment,
+        assumptions=list(spec.assumptions),
         headline="",
     )
     return draft.model_copy(update={"headline": headline(draft)})

@@ -54,6 +54,11 @@ class Scenario:
     arms: tuple[Arm, ...]
     control: str | None
     """The group others are compared with (None: no experiment)."""
+    reference: Policy
+    """The programme under which members' baseline behaviour was observed: responses are
+    measured against it. ``reference_policy`` of the file, else the control group's policy
+    as the file defines it (its own and the scenario's ``set``, without ``--set`` or sweep
+    overrides, so that those show as changes)."""
 
     @property
     def name(self) -> str:
@@ -184,7 +189,7 @@ def load_scenario(
     ]
     if unknown:
         raise ScenarioError(unknown)
-    return Scenario(spec, source, arms, _control(spec))
+    return Scenario(spec, source, arms, _control(spec), _reference(spec, path, sources))
 
 
 def _scaled(spec: ScenarioSpec, members: int) -> dict[str, Any]:
@@ -218,6 +223,19 @@ def _control(spec: ScenarioSpec) -> str | None:
     if exp is None or len(exp.groups) < 2:
         return None
     return exp.control_group
+
+
+def _reference(spec: ScenarioSpec, path: Path, sources: Sources) -> Policy:
+    if spec.reference_policy is not None:
+        file = (path.parent / spec.reference_policy).resolve()
+        if not file.is_file():
+            raise ScenarioError(
+                [Problem(str(path), "reference_policy", f"no such policy file: {file}")]
+            )
+        return _policy(file, {}, str(path), {}, sources)
+    control = _control(spec)
+    arms = _arms(spec, path, {}, sources)
+    return next((a.policy for a in arms if a.group == control), arms[0].policy)
 
 
 def _policy(

@@ -142,6 +142,9 @@ class ScenarioSpec(Frozen):
     """Policy file, relative to the scenario file."""
     set: Annotated[dict[str, Any], ReadOnly] = FrozenDict()
     """Dotted-path overrides of the policy (every group's)."""
+    reference_policy: str | None = None
+    """The programme members' baseline behaviour was observed under, relative to the scenario
+    file (default: the control group's policy as this file defines it)."""
     seed: NonNegInt = 0
     replications: int = Field(default=1, ge=1, le=10_000)
     horizon: Horizon

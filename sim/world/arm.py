@@ -2,7 +2,9 @@
 day of their behaviour turned into the engine's events.
 
 Members are held as arrays (no object per member), ordered by join day, so the members who
-have joined by a day are a prefix ``[0, joined)``.
+have joined by a day are a prefix ``[0, joined)``. Each response is a formula of
+:mod:`sim.behaviour.loyalty`; what a member perceives of the programme is kept per member in
+:class:`~sim.world.perception.Perception`.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ from sim.engine import (
     referral_code,
 )
 from sim.engine.boost import campaign_bound
-from sim.engine.quote import item_prices, purchase_multipliers
+from sim.engine.quote import days_to_expiry, item_prices, purchase_multipliers
 from sim.engine.state import NEVER_DAY
-from sim.policy import ACTIONS, MICROS
+from sim.policy import ACTIONS, MICROS, Policy
 from sim.scenario import Arm
 from sim.world.draws import Draws, Purpose
+from sim.world.perception import Perception
 from sim.world.policy_facts import PolicyFacts
 from sim.world.population import Population
 
@@ -49,6 +52,9 @@ REDEEMING[[Kind.REDEEM, Kind.CASH_OFFSET, Kind.LOTTERY]] = True
 ORDER_REF_SHIFT = 1 << 26
 """Order ids are ``day * ORDER_REF_SHIFT + member`` (one order per member a day)."""
 
+REMINDER_DAYS = 3.0
+"""Days over which a reminder's pull on redemption fades (e-folding)."""
+
 
 @dataclass
 class Today:
@@ -58,6 +64,8 @@ class Today:
     points_day: bool = False
     campaign_start: dict[int, int] = field(default_factory=dict)
     """Start day of each campaign (index into the compiled policy's) running today."""
+    announced: dict[int, int] = field(default_factory=dict)
+    """Start day of each announced campaign that has not started yet."""
 
 
 @dataclass
@@ -89,6 +97,18 @@ class DayOutcome:
     churned: int
 
 
+@dataclass
+class Buying:
+    """The day's purchase-rate factors of some members (see :meth:`ArmWorld._factors`)."""
+
+    total: F64
+    """Everything: the factor on the member's baseline daily purchase probability."""
+    promo: F64
+    """The part a running promotion adds (1: none), for the purchases it borrows."""
+    pre_dip: F64
+    """The announced-campaign dip (1: none), for the purchases it puts off."""
+
+
 class ArmWorld:
     """The members of one group and their day (see the module docstring)."""
 
@@ -103,6 +123,7 @@ class ArmWorld:
         purchases_as: str,
         term_days: int,
         item_price: float | None,
+        reference: Policy | None = None,
     ) -> None:
         self.arm = arm
         self.pop = pop
@@ -110,7 +131,16 @@ class ArmWorld:
         """Positions of these members in the population (None: all of it, in order)."""
         self.b = behaviour
         self.cp: CompiledPolicy = compile_policy(arm.policy, tuple(categories))
-        self.facts = PolicyFacts.of(self.cp, categories)
+        self.facts = PolicyFacts.of(self.cp, categories, item_price)
+        same = reference is None or reference is arm.policy or reference == arm.policy
+        ref_facts = (
+            self.facts
+            if same or reference is None
+            else PolicyFacts.of(
+                compile_policy(reference, tuple(categories)), categories, item_price
+            )
+        )
+        self.view = Perception(behaviour, pop, self.facts, ref_facts, same)
         n = len(pop)
         local_ref = pop.referrer
         if gids is not None:  # referrers outside the group are not in its engine state
@@ -131,13 +161,16 @@ class ArmWorld:
         self.alive = np.ones(n, bool)
         self.last_action = pop.join_day.copy()
         self.last_redeem = np.full(n, NEVER_DAY, np.int64)
-        self.pressure_until = np.full(n, NEVER_DAY, np.int64)
+        self.reminded_day = np.full(n, NEVER_DAY, np.int64)
+        self.debt = np.zeros(n)
+        """Purchases borrowed by a promotion, still to be repaid (as of ``debt_day``)."""
+        self.debt_day = np.zeros(n, np.int64)
+        self.deferred = np.zeros(n)
+        """Purchases put off before an announced campaign, made on its first day."""
         self.profile_done = np.zeros(n, bool)
         self.bought = np.zeros(n, bool)
         self.orders_window = np.zeros(n, np.int32)
         self.threshold = np.maximum(pop.threshold_factor * self.facts.typical, 1.0)
-        self.checkin_bound = pop.checkin * (1.0 + behaviour.checkin.streak_pull)
-        """Upper bound of each member's daily check-in probability (before the streak)."""
         self.reminded = np.zeros(0, np.int64)
         self.purchases_as = purchases_as
         self.term_days = term_days
@@ -172,6 +205,7 @@ class ArmWorld:
         new_members = joined - self.joined
         self.joined = joined
         results = [open_day(cp, st, t)]
+        self.view.refresh(st.members, joined)
         blocks: list[Block] = []
         self._wake(today, draws)
         self._referrals(t, joined - new_members, joined, blocks)
@@ -201,28 +235,29 @@ class ArmWorld:
         )
 
     def _wake(self, today: Today, draws: Draws) -> None:
-        """Dormant members come back on a reminder or while a campaign boosts their points."""
-        react = self.b.reactivation
-        if not react.enabled:
+        """Lapsed members come back only at a win-back rate the scenario sets: on a reminder,
+        or while a dated campaign boosts their points."""
+        wb = self.b.winback
+        if not wb.used:
             return
         t = today.day
         cand_parts = []
         p_parts = []
-        if len(self.reminded) and react.reminder > 0:
+        if len(self.reminded) and wb.reminder > 0:
             m = self.reminded[~self.alive[self.reminded]]
             cand_parts.append(m)
-            p_parts.append(np.full(len(m), react.reminder))
+            p_parts.append(np.full(len(m), wb.reminder))
         dated = [
             i
             for i in today.campaign_start
             if self.cp.campaigns[i].start is not None or self.cp.campaigns[i].end is not None
         ]
-        if dated and react.campaign > 0:  # a dated campaign reaches dormant members
+        if dated and wb.campaign > 0:  # a dated campaign reaches lapsed members
             dead = np.flatnonzero(~self.alive[: self.joined])
             _, camp_f, _ = purchase_multipliers(self.cp, self.state, dead, t)
             m = dead[camp_f > 1.0]
             cand_parts.append(m)
-            p_parts.append(np.full(len(m), react.campaign))
+            p_parts.append(np.full(len(m), wb.campaign))
         if not cand_parts:
             return
         m = np.concatenate(cand_parts)
@@ -256,6 +291,8 @@ class ArmWorld:
         ms = self.state.members
         bal = ms.acct[m, Account.AVAILABLE].astype(np.float64)
         reward: F64 = np.minimum(bal / self.threshold[m], 1.0)
+        if not np.isfinite(self.facts.typical):
+            reward = np.zeros(len(m))
         thresholds = self.cp.tier_threshold
         if len(thresholds) < 2:
             return reward
@@ -267,9 +304,9 @@ class ArmWorld:
         out: F64 = np.maximum(reward, np.minimum(tier_p, 1.0))
         return out
 
-    def _extra_rate_max(self, today: Today) -> float:
-        f = self.facts
-        if not today.campaign_start or f.points_per_unit == 0:
+    def _promo_extra_max(self, today: Today, k: int) -> float:
+        """The largest extra perceived rate a running campaign gives any member today."""
+        if not today.campaign_start or not self.b.reward_rate.enabled:
             return 0.0
         # the campaign factor of a member in all of today's campaigns bounds everyone's; the
         # policy's order of the campaigns, as the quote folds them
@@ -277,25 +314,40 @@ class ArmWorld:
         mult = campaign_bound(
             self.cp.campaign_stacking, [self.cp.campaigns[i].multiplier for i in running]
         )
-        return float(f.points_per_unit * f.tier_value.max() * f.max_boost * (mult - 1.0))
+        rho_max = float(self.view.rho[:k].max()) if k else 0.0
+        return rho_max * self.facts.max_boost * (mult - 1.0)
+
+    def _bound(self, today: Today, k: int) -> float:
+        """A factor no member's purchase-rate factor exceeds today."""
+        b = self.b
+        odds = float(self.view.odds[:k].max()) if k else 1.0
+        odds *= loyalty.promotion_bound(b.reward_rate, self._promo_extra_max(today, k))
+        bound = max(odds, 1.0)
+        bound *= 1.0 + (b.goal_gradient.g if b.goal_gradient.enabled else 0.0)
+        bound *= 1.0 + (b.expiry_deadline.buy_lift if b.expiry_deadline.enabled else 0.0)
+        bound *= 1.0 + (b.redemption_halo.lift if b.redemption_halo.enabled else 0.0)
+        return bound
 
     def _buy(self, today: Today, draws: Draws, blocks: list[Block]) -> tuple[I64, I64, float, int]:
         """Who buys today and for how much (micros); drops out buyers who leave."""
         b, pop, t, k = self.b, self.pop, today.day, self.joined
         u = self._u_prefix(draws, Purpose.BUY, t, k)
         p = pop.p_buy[:k]
-        bound = (
-            loyalty.reward_bound(b.reward_response, self._extra_rate_max(today))
-            * (1.0 + (b.goal_gradient.g if b.goal_gradient.enabled else 0.0))
-            * (1.0 + (b.expiry_pressure.buy_lift if b.expiry_pressure.enabled else 0.0))
-            * (1.0 + (b.redemption_halo.lift if b.redemption_halo.enabled else 0.0))
-        )
-        cand = np.flatnonzero((u < p * bound) & self.alive[:k])
-        m = self._lift(today, cand)
-        pm = np.minimum(p[cand] * m, 1.0)
+        near = u < p * self._bound(today, k)
+        release = today.day in today.campaign_start.values() and self.deferred[:k].any()
+        if release:  # purchases put off before an announced campaign are made on its first day
+            near |= self.deferred[:k] > 0
+        cand = np.flatnonzero(near & self.alive[:k])
+        f = self._factors(today, cand)
+        pm = p[cand] * f.total
+        if release:
+            pm = pm + self.deferred[cand]
+            self.deferred[cand] = 0.0
+        pm = np.minimum(pm, 1.0)
         hit = u[cand] < pm
         buyers = cand[hit]
-        incentive_part = 1.0 - p[buyers] / pm[hit]
+        incentive_part = 1.0 - np.minimum(p[buyers] / pm[hit], 1.0)
+        self._substitute(today, cand, u[cand], p[cand], f, hit)
         # order values: Gamma-Gamma, from each buyer's own uniform
         uv = self._u(draws, Purpose.VALUE, t, buyers)
         value = np.zeros(len(buyers))
@@ -305,34 +357,30 @@ class ArmWorld:
         value *= pop.order_scale[buyers]
         amounts = np.maximum(np.round(value * MICROS), 1).astype(np.int64)
         incentive = float((incentive_part * value).sum())
-        # dropout after the purchase, lowered by switching costs
+        # dropout after the purchase, lowered by what leaving would forfeit
         ud = self._u(draws, Purpose.DROP, t, buyers)
-        tier = self.state.members.tier[buyers].astype(np.int64)
-        drop = loyalty.dropout(
-            b.switching_cost, pop.drop[buyers], self._progress(buyers), self.facts.tier_rank[tier]
+        ms = self.state.members
+        lost = self.view.lost_value(
+            buyers,
+            ms.acct[buyers, Account.AVAILABLE].astype(np.float64),
+            ms.tier[buyers].astype(np.int64),
         )
-        died = ud < drop
+        died = ud < loyalty.dropout(b.switching_cost, pop.drop[buyers], lost)
         self.alive[buyers[died]] = False
         self._order_events(t, draws, buyers, amounts, blocks)
         return buyers, amounts, incentive, int(died.sum())
 
-    def _lift(self, today: Today, m: I64) -> F64:
+    def _factors(self, today: Today, m: I64) -> Buying:
         """The loyalty responses' factor on the purchase rate of members ``m`` today."""
-        b, pop, t = self.b, self.pop, today.day
-        if not len(m):
-            return np.ones(0)
-        progress = self._progress(m)
-        pressed = self.pressure_until[m] >= t
-        val = pop.valuation[m]
-        lift = loyalty.goal_lift(b.goal_gradient, progress, val)
-        lift *= loyalty.expiry_lift(b.expiry_pressure, pop.flexible[m], pressed)
-        lift *= loyalty.halo_lift(b.redemption_halo, (t - self.last_redeem[m]).astype(float), val)
-        if today.campaign_start and b.reward_response.enabled and self.facts.points_per_unit:
-            tier_f, camp_f, lead = purchase_multipliers(self.cp, self.state, m, t)
-            tier = self.state.members.tier[m].astype(np.int64)
-            extra = self.facts.points_per_unit * self.facts.tier_value[tier] * tier_f
-            extra *= camp_f - 1.0
-            starts = np.full(len(m), t, np.int64)
+        b, pop, t, view = self.b, self.pop, today.day, self.view
+        n = len(m)
+        if not n:
+            return Buying(np.ones(0), np.ones(0), np.ones(0))
+        odds = view.odds[m]
+        promo = np.ones(n)
+        if today.campaign_start and b.reward_rate.enabled and self.facts.pays_for_spend:
+            _, camp_f, lead = purchase_multipliers(self.cp, self.state, m, t)
+            starts = np.full(n, t, np.int64)
             for i, s in today.campaign_start.items():
                 c = self.cp.campaigns[i]
                 sel = lead == i
@@ -340,11 +388,59 @@ class ArmWorld:
                 if c.max_days_since_join is not None:
                     begin = np.maximum(begin, pop.join_day[m[sel]])
                 starts[sel] = begin
-            pressure = np.maximum(progress, pressed.astype(float))
-            lift *= loyalty.reward_lift(
-                b.reward_response, extra, val, (t - starts).astype(float), pressure
+            rho = view.rho[m]
+            promo = loyalty.promotion_factor(
+                b.reward_rate, rho, rho * (camp_f - 1.0), (t - starts).astype(float)
             )
-        return lift
+        share = pop.wallet_share[m]
+        wallet = loyalty.wallet_factor(b.share_of_wallet, odds * promo, share)
+        promo_part = wallet / loyalty.wallet_factor(b.share_of_wallet, odds, share)
+        total = wallet * loyalty.goal_lift(b.goal_gradient, self._progress(m))
+        total *= loyalty.halo_lift(b.redemption_halo, (t - self.last_redeem[m]).astype(float))
+        ed = b.expiry_deadline
+        if ed.enabled and ed.buy_lift > 0 and pop.flexible[m].any():
+            flex = m[pop.flexible[m]]
+            left = days_to_expiry(self.cp, self.state, flex, t)
+            total[pop.flexible[m]] *= loyalty.deadline(ed, left, ed.buy_lift)
+        sub = b.substitution
+        if sub.enabled:
+            debt = self._debt(m, t)
+            total *= loyalty.dip_factor(debt)
+        pre_dip = np.ones(n)
+        if sub.enabled and sub.pre_dip > 0 and today.announced:
+            for start in today.announced.values():
+                _, camp_f, _ = purchase_multipliers(self.cp, self.state, m, start)
+                pre_dip[camp_f > 1.0] = 1.0 - sub.pre_dip
+            total *= pre_dip
+        return Buying(total, promo_part, pre_dip)
+
+    def _debt(self, m: I64, t: int) -> F64:
+        """Borrowed purchases of members ``m`` still owed on day ``t`` (written back)."""
+        debt = self.debt[m]
+        owing = debt > 0
+        if owing.any():
+            rate = self.pop.p_buy[m[owing]] / self.b.substitution.repay_interpurchase
+            debt[owing] *= np.exp(-rate * (t - self.debt_day[m[owing]]))
+            self.debt[m] = debt
+        self.debt_day[m] = t
+        return debt
+
+    def _substitute(
+        self, today: Today, m: I64, u: F64, p: F64, f: Buying, hit: npt.NDArray[np.bool_]
+    ) -> None:
+        """Book the purchases a promotion borrowed and those an announcement put off."""
+        sub = self.b.substitution
+        if not sub.enabled or not len(m):
+            return
+        promoted = hit & (f.promo > 1.0)
+        if promoted.any():  # the chance this purchase was the promotion's, a share borrowed
+            extra = 1.0 - 1.0 / f.promo[promoted]
+            self.debt[m[promoted]] += sub.borrowed_share * extra
+        dipped = f.pre_dip < 1.0
+        if dipped.any():  # would have bought without the announcement's dip
+            without = p * f.total / f.pre_dip
+            put_off = dipped & ~hit & (u < np.minimum(without, 1.0))
+            self.deferred[m[put_off]] += 1.0
 
     def _order_events(
         self, t: int, draws: Draws, buyers: I64, amounts: I64, blocks: list[Block]
@@ -402,46 +498,67 @@ class ArmWorld:
     def _engage(
         self, t: int, draws: Draws, k: int, buyers: I64, blocks: list[Block]
     ) -> tuple[int, int]:
-        """Check-ins, shares, logins, reviews, courses, surveys and profiles."""
+        """Check-ins, shares, logins, reviews, courses, surveys and profiles, each at the
+        member's propensity scaled by what it pays (:func:`loyalty.engagement_factor`)."""
         b, pop, f = self.b, self.pop, self.facts
+        eg = b.engagement
+        if not eg.enabled:
+            return 0, 0
         alive = self.alive[:k]
+        top = 1.0 + eg.half_saturation  # the largest engagement factor
+        ref = self.view.ref
         n_check = 0
-        if f.checkin and b.checkin.enabled:
+        if f.checkin and f.checkin_points > 0:
             ms = self.state.members
-            h = pop.checkin[:k]
             u = self._u_prefix(draws, Purpose.CHECKIN, t, k)
-            cand = np.flatnonzero((u < self.checkin_bound[:k]) & alive)
+            cand = np.flatnonzero((u < pop.checkin[:k] * top * (1.0 + eg.streak_pull)) & alive)
             streak = np.where(ms.last_checkin[cand] == t - 1, ms.streak[cand], 0)
-            go = cand[u[cand] < loyalty.checkin_probability(b.checkin, h[cand], streak)]
+            p = pop.checkin[cand] * loyalty.streak_pull(eg, streak)
+            p *= self._pays(cand, f.checkin_points, ref.checkin_points)
+            go = cand[u[cand] < np.minimum(p, 0.98)]
             blocks.append(Block(go, Kind.CHECKIN))
             n_check = len(go)
         n_act = 0
-        if not b.activity.enabled:
-            return n_check, n_act
         for action, purpose, rate in (
             ("share", Purpose.SHARE, pop.share),
             ("login", Purpose.LOGIN, pop.login),
             ("course", Purpose.COURSE, pop.course),
             ("survey", Purpose.SURVEY, pop.survey),
+            ("profile", Purpose.PROFILE, pop.profile),
         ):
             if action not in f.actions:
                 continue
             u = self._u_prefix(draws, purpose, t, k)
-            go = np.flatnonzero((u < rate[:k]) & alive)
+            ok = alive if action != "profile" else alive & ~self.profile_done[:k]
+            cand = np.flatnonzero((u < rate[:k] * top) & ok)
+            pts = f.action_points.get(action, 0.0)
+            p = rate[cand] * self._pays(cand, pts, ref.action_points.get(action, 0.0))
+            go = cand[u[cand] < np.minimum(p, 0.98)]
+            if action == "profile":
+                self.profile_done[go] = True
             blocks.append(Block(go, Kind.ACTION, code=ACTIONS.index(action)))
-            n_act += len(go)
-        if "profile" in f.actions:
-            u = self._u_prefix(draws, Purpose.PROFILE, t, k)
-            go = np.flatnonzero((u < pop.profile[:k]) & alive & ~self.profile_done[:k])
-            self.profile_done[go] = True
-            blocks.append(Block(go, Kind.ACTION, code=ACTIONS.index("profile")))
             n_act += len(go)
         if "review" in f.actions and len(buyers):
             u = self._u(draws, Purpose.REVIEW, t, buyers)
-            go = buyers[u < b.activity.review_after_purchase]
+            pts = f.action_points.get("review", 0.0)
+            p = eg.review_after_purchase * self._pays(
+                buyers, pts, ref.action_points.get("review", 0.0)
+            )
+            go = buyers[u < np.minimum(p, 0.98)]
             blocks.append(Block(go, Kind.ACTION, code=ACTIONS.index("review")))
             n_act += len(go)
         return n_check, n_act
+
+    def _pays(self, m: I64, points: float, ref_points: float) -> F64:
+        """Engagement factor of members ``m`` for an action paying ``points`` here and
+        ``ref_points`` under the reference programme, at their perceived point values."""
+        view = self.view
+        reward = points * view.v[m]
+        reference = ref_points * view.v0[m]
+        if not self.b.redemption.enabled:  # points that are never used: the face value
+            reward = np.full(len(m), points * float(self.facts.tier_value[0]))
+            reference = np.full(len(m), ref_points * float(view.ref.tier_value[0]))
+        return loyalty.engagement_factor(self.b.engagement, reward, reference)
 
     def _refunds_due(self, t: int, blocks: list[Block]) -> None:
         due = (self.refund_day <= t) & (self.refund_points >= 0)
@@ -485,15 +602,21 @@ class ArmWorld:
             blocks.append(Block(buyers[go], Kind.CASH_OFFSET, amount=amounts[go]))
         alive = self.alive[:k]
         if len(f.item_points) and f.item_weight.any():
+            ed = self.b.expiry_deadline
+            pull = 1.0 + (ed.redeem_lift + ed.reminder_lift if ed.enabled else 0.0)
+            day_lift = 1.0 + (rp.points_day_lift if today.points_day else 0.0)
             u = self._u_prefix(draws, Purpose.REDEEM, t, k)
-            pressed = self.pressure_until[:k] >= t
-            base = rp.max_daily * (1.0 + (rp.points_day_lift if today.points_day else 0.0))
             cheapest_item = float(f.item_points[f.item_weight > 0].min())
-            cand = np.flatnonzero(((u < base) | pressed) & (bal_all >= cheapest_item) & alive)
+            cand = np.flatnonzero((u < rp.max_daily * day_lift * pull) & (bal_all >= cheapest_item))
             bal = bal_all[cand].astype(np.float64)
-            p = loyalty.redeem_probability(
-                rp, bal, self.threshold[cand], pressed[cand], today.points_day
-            )
+            p = loyalty.redeem_probability(rp, bal, self.threshold[cand], today.points_day)
+            if ed.enabled:
+                left = days_to_expiry(self.cp, self.state, cand, t)
+                since = (t - self.reminded_day[cand]).astype(np.float64)
+                p *= loyalty.deadline(ed, left, ed.redeem_lift) + ed.reminder_lift * np.exp(
+                    -since / REMINDER_DAYS
+                )
+            p = np.where(alive[cand], p, p * rp.lapsed)
             who = cand[u[cand] < p]
             if len(who):
                 item = self._choose_items(today, draws, who)
@@ -569,10 +692,7 @@ class ArmWorld:
 
     def _remember_reminders(self, t: int, closing: DayResult) -> None:
         self.reminded = closing.reminder_member
-        horizon = self.b.redemption.horizon_days
-        near = closing.reminder_days <= horizon
-        m = closing.reminder_member[near]
-        self.pressure_until[m] = np.maximum(self.pressure_until[m], t + closing.reminder_days[near])
+        self.reminded_day[closing.reminder_member] = t
 
 
 def _merge(blocks: list[Block]) -> DayEvents:

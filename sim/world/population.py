@@ -37,6 +37,9 @@ class Population:
     order_scale: F64
     """Currency per unit of Gamma(order_shape, 1): ``currency_scale / nu``."""
     valuation: F64
+    """Multiple of what a point buys at which the member values it (mean about 1)."""
+    wallet_share: F64
+    """Share of the member's category purchases made here (share of wallet)."""
     checkin: F64
     """Daily check-in probability of the habit (0: no habit)."""
     share: F64
@@ -96,6 +99,7 @@ def draw_population(spec: ScenarioSpec, draws: Draws, first_day: int) -> Populat
             "order_shape",
             "order_scale",
             "valuation",
+            "wallet_share",
             "checkin",
             "share",
             "login",
@@ -117,7 +121,12 @@ def draw_population(spec: ScenarioSpec, draws: Draws, first_day: int) -> Populat
         cols["drop"][m] = drop
         cols["order_shape"][m] = b.p
         cols["order_scale"][m] = b.currency_scale / nu
-        cols["valuation"][m] = rng.beta(t.valuation_a, t.valuation_b, size=k)
+        cols["valuation"][m] = rng.gamma(
+            t.valuation_shape, t.valuation_mean / t.valuation_shape, size=k
+        )
+        cols["wallet_share"][m] = _wallet_share(
+            cols["p_buy"][m], spec.behaviour.share_of_wallet.median_share
+        )
         habit = rng.random(k) < t.checkin_share
         cols["checkin"][m] = np.where(habit, rng.beta(t.checkin_a, t.checkin_b, size=k), 0.0)
         cols["share"][m] = rng.gamma(0.5, t.share_rate / 0.5, size=k) if t.share_rate else 0.0
@@ -138,6 +147,17 @@ def draw_population(spec: ScenarioSpec, draws: Draws, first_day: int) -> Populat
         flexible=flexible,
         **cols,
     )
+
+
+def _wallet_share(p_buy: F64, median_share: float) -> F64:
+    """Share of wallet ``p / (p + kappa)``, ``kappa`` such that the segment's median member
+    holds ``median_share`` (members' category needs vary less than what they buy here)."""
+    if not len(p_buy):
+        return np.zeros(0)
+    s = min(max(median_share, 1e-6), 1.0 - 1e-6)
+    kappa = max(float(np.median(p_buy)), 1e-12) * (1.0 - s) / s
+    out: F64 = p_buy / (p_buy + kappa)
+    return out
 
 
 def _beta_mean(rng: np.random.Generator, mean: float, k: int) -> F64:

@@ -99,6 +99,7 @@ class World:
                 p.purchases_as,
                 p.investment_term_days,
                 p.item_price,
+                scenario.reference,
             )
             self.arms.append(aw)
             self.today.append(Today(self.first_day))
@@ -147,6 +148,9 @@ class World:
         members notice it from its first day)."""
         env, c = self.env, self.arms[a].cp.campaigns[i]
         name = self.arms[a].cp.rule_ids[c.rule_id]
+        sub = self.scenario.spec.behaviour.substitution
+        dated = c.start is not None or c.end is not None
+        announce = sub.announce_days if sub.enabled and dated else 0
         t = int(env.now)
         while t <= self.last_day:
             while t <= self.last_day and not campaign_active(c, t):
@@ -156,7 +160,11 @@ class World:
             start = t
             while t <= self.last_day and campaign_active(c, t):
                 t += 1
+            if announce and start > int(env.now):  # announced before it starts
+                yield env.timeout(max(start - announce - int(env.now), 0))
+                self.today[a].announced[i] = start
             yield env.timeout(start - int(env.now))
+            self.today[a].announced.pop(i, None)
             self.today[a].campaign_start[i] = start
             if t - 1 >= self.window_start and (c.start is not None or c.end is not None):
                 first = max(start, self.window_start)
