@@ -110,13 +110,6 @@ def promotion_factor(p: RewardRate, rho: F64, extra: F64, age_days: F64) -> F64:
     return out
 
 
-def promotion_bound(p: RewardRate, extra_max: float) -> float:
-    """Largest :func:`promotion_factor` any member can have with at most ``extra_max``."""
-    if not p.enabled or extra_max <= 0:
-        return 1.0
-    return float((1.0 - min(extra_max, MAX_RATE)) ** (-p.elasticity))
-
-
 def wallet_factor(p: ShareOfWallet, odds: F64, share: F64) -> F64:
     """Purchase rate factor of a programme factor ``odds`` on the odds of buying here, for
     members holding ``share`` of their category: ``odds / (1 - share + share * odds)``."""

@@ -111,12 +111,14 @@ def days_to_expiry(cp: CompiledPolicy, state: EngineState, member: I64, day: int
     if not len(member):
         return out
     if scheme.periodic:
-        periods = scheme.current_period(day) + np.arange(scheme.slots)
-        has = ms.lots[member][:, periods % scheme.slots] > 0
-        held = has.any(axis=1)
-        first = has.argmax(axis=1)
-        ends = np.array([scheme.end_day(int(p)) for p in periods], np.float64)
-        out[held] = ends[first[held]] - day
+        left = np.arange(len(member))  # positions (in ``member``) not yet placed
+        first = scheme.current_period(day)
+        for period in range(first, first + scheme.slots):  # earliest period first
+            held = ms.lots[member[left], period % scheme.slots] > 0
+            out[left[held]] = scheme.end_day(period) - day
+            left = left[~held]
+            if not len(left):
+                break
     elif scheme.mode == "inactivity":
         held = ms.lots[member, 0] > 0
         out[held] = ms.last_active[member[held]] + scheme.inactivity_days - day

@@ -32,7 +32,7 @@ from sim.engine import (
     referral_code,
 )
 from sim.engine.boost import campaign_bound
-from sim.engine.quote import days_to_expiry, item_prices, purchase_multipliers
+from sim.engine.quote import item_prices, purchase_multipliers, purchase_rule
 from sim.engine.state import NEVER_DAY
 from sim.policy import ACTIONS, MICROS, Policy
 from sim.scenario import Arm
@@ -140,7 +140,16 @@ class ArmWorld:
                 compile_policy(reference, tuple(categories)), categories, item_price
             )
         )
-        self.view = Perception(behaviour, pop, self.facts, ref_facts, same)
+        rule = purchase_rule(self.cp)
+        boosting = [c.multiplier for c in self.cp.campaigns if rule is not None and c.boosts[rule]]
+        self.view = Perception(
+            behaviour,
+            pop,
+            self.facts,
+            ref_facts,
+            same,
+            campaign_bound(self.cp.campaign_stacking, boosting),
+        )
         n = len(pop)
         local_ref = pop.referrer
         if gids is not None:  # referrers outside the group are not in its engine state
@@ -205,7 +214,7 @@ class ArmWorld:
         new_members = joined - self.joined
         self.joined = joined
         results = [open_day(cp, st, t)]
-        self.view.refresh(st.members, joined)
+        self.view.refresh(cp, st, joined, t)
         blocks: list[Block] = []
         self._wake(today, draws)
         self._referrals(t, joined - new_members, joined, blocks)
@@ -304,26 +313,12 @@ class ArmWorld:
         out: F64 = np.maximum(reward, np.minimum(tier_p, 1.0))
         return out
 
-    def _promo_extra_max(self, today: Today, k: int) -> float:
-        """The largest extra perceived rate a running campaign gives any member today."""
-        if not today.campaign_start or not self.b.reward_rate.enabled:
-            return 0.0
-        # the campaign factor of a member in all of today's campaigns bounds everyone's; the
-        # policy's order of the campaigns, as the quote folds them
-        running = sorted(today.campaign_start)
-        mult = campaign_bound(
-            self.cp.campaign_stacking, [self.cp.campaigns[i].multiplier for i in running]
-        )
-        rho_max = float(self.view.rho[:k].max()) if k else 0.0
-        return rho_max * self.facts.max_boost * (mult - 1.0)
-
-    def _bound(self, today: Today, k: int) -> float:
-        """A factor no member's purchase-rate factor exceeds today."""
+    def _bound(self) -> float:
+        """A factor no member's purchase-rate factor exceeds, once multiplied by the larger of
+        1 and the member's price factor ``view.odds`` (and on campaign days by their
+        ``view.promo_cap``)."""
         b = self.b
-        odds = float(self.view.odds[:k].max()) if k else 1.0
-        odds *= loyalty.promotion_bound(b.reward_rate, self._promo_extra_max(today, k))
-        bound = max(odds, 1.0)
-        bound *= 1.0 + (b.goal_gradient.g if b.goal_gradient.enabled else 0.0)
+        bound = 1.0 + (b.goal_gradient.g if b.goal_gradient.enabled else 0.0)
         bound *= 1.0 + (b.expiry_deadline.buy_lift if b.expiry_deadline.enabled else 0.0)
         bound *= 1.0 + (b.redemption_halo.lift if b.redemption_halo.enabled else 0.0)
         return bound
@@ -333,7 +328,10 @@ class ArmWorld:
         b, pop, t, k = self.b, self.pop, today.day, self.joined
         u = self._u_prefix(draws, Purpose.BUY, t, k)
         p = pop.p_buy[:k]
-        near = u < p * self._bound(today, k)
+        cap = np.maximum(self.view.odds[:k], 1.0) * self._bound()
+        if today.campaign_start and b.reward_rate.enabled:
+            cap = cap * self.view.promo_cap[:k]
+        near = u < p * cap
         release = today.day in today.campaign_start.values() and self.deferred[:k].any()
         if release:  # purchases put off before an announced campaign are made on its first day
             near |= self.deferred[:k] > 0
@@ -388,19 +386,24 @@ class ArmWorld:
                 if c.max_days_since_join is not None:
                     begin = np.maximum(begin, pop.join_day[m[sel]])
                 starts[sel] = begin
-            rho = view.rho[m]
-            promo = loyalty.promotion_factor(
-                b.reward_rate, rho, rho * (camp_f - 1.0), (t - starts).astype(float)
+            on = np.flatnonzero(camp_f > 1.0)
+            rho = view.rho[m[on]]
+            promo[on] = loyalty.promotion_factor(
+                b.reward_rate, rho, rho * (camp_f[on] - 1.0), (t - starts[on]).astype(float)
             )
         share = pop.wallet_share[m]
         wallet = loyalty.wallet_factor(b.share_of_wallet, odds * promo, share)
         promo_part = wallet / loyalty.wallet_factor(b.share_of_wallet, odds, share)
         total = wallet * loyalty.goal_lift(b.goal_gradient, self._progress(m))
-        total *= loyalty.halo_lift(b.redemption_halo, (t - self.last_redeem[m]).astype(float))
+        halo = b.redemption_halo
+        if halo.enabled and halo.lift > 0:
+            since = t - self.last_redeem[m]
+            recent = np.flatnonzero(since < 40.0 * halo.days)  # exp(-40): nothing left
+            total[recent] *= loyalty.halo_lift(halo, since[recent].astype(float))
         ed = b.expiry_deadline
         if ed.enabled and ed.buy_lift > 0 and pop.flexible[m].any():
             flex = m[pop.flexible[m]]
-            left = days_to_expiry(self.cp, self.state, flex, t)
+            left = self.view.days_to_expiry(self.cp, self.state, flex, t)
             total[pop.flexible[m]] *= loyalty.deadline(ed, left, ed.buy_lift)
         sub = b.substitution
         if sub.enabled:
@@ -610,8 +613,10 @@ class ArmWorld:
             cand = np.flatnonzero((u < rp.max_daily * day_lift * pull) & (bal_all >= cheapest_item))
             bal = bal_all[cand].astype(np.float64)
             p = loyalty.redeem_probability(rp, bal, self.threshold[cand], today.points_day)
+            maybe = u[cand] < p * pull  # the deadline can raise p by at most ``pull``
+            cand, p = cand[maybe], p[maybe]
             if ed.enabled:
-                left = days_to_expiry(self.cp, self.state, cand, t)
+                left = self.view.days_to_expiry(self.cp, self.state, cand, t)
                 since = (t - self.reminded_day[cand]).astype(np.float64)
                 p *= loyalty.deadline(ed, left, ed.redeem_lift) + ed.reminder_lift * np.exp(
                     -since / REMINDER_DAYS

@@ -14,8 +14,9 @@ import numpy.typing as npt
 
 from sim.behaviour import loyalty
 from sim.behaviour.params import Behaviour
-from sim.engine import Account
-from sim.engine.state import MemberState
+from sim.engine import Account, CompiledPolicy
+from sim.engine.quote import days_to_expiry
+from sim.engine.state import EngineState
 from sim.world.policy_facts import PolicyFacts
 from sim.world.population import Population
 
@@ -37,6 +38,7 @@ class Perception:
         facts: PolicyFacts,
         ref: PolicyFacts,
         same: bool,
+        promo_mult: float = 1.0,
     ) -> None:
         n = len(pop)
         self.b = behaviour
@@ -45,6 +47,9 @@ class Perception:
         self.ref = ref
         self.same = same
         """The group runs the reference programme itself (``v0`` is ``v``)."""
+        self.promo_mult = promo_mult
+        """The campaign factor of a member in every campaign on purchases at once: no
+        member's campaign factor is ever larger."""
         self.mean_order = pop.order_shape * pop.order_scale
         self.action_speed = self._action_speed(facts)
         self.action_speed0 = self.action_speed if same else self._action_speed(ref)
@@ -53,6 +58,11 @@ class Perception:
         self.rho = np.zeros(n)
         self.rho0 = np.zeros(n)
         self.odds = np.ones(n)
+        self.promo_cap = np.ones(n)
+        """The largest promotion factor the member can have on a campaign day."""
+        self.expiry_day = np.full(n, np.inf)
+        """Last valid day of the member's earliest-expiring points (inf: none expire), for
+        dated expiry schemes (the lots only change with the balance)."""
         self._bal = np.full(n, -1, np.int64)
         self._tier = np.full(n, -1, np.int64)
 
@@ -73,6 +83,14 @@ class Perception:
         out: F64 = speed
         return out
 
+    def days_to_expiry(self, cp: CompiledPolicy, state: EngineState, m: I64, day: int) -> F64:
+        """Days until members ``m``'s earliest points expire (see
+        :func:`sim.engine.quote.days_to_expiry`), from the cache for dated schemes."""
+        if cp.expiry.periodic:
+            out: F64 = self.expiry_day[m] - day
+            return out
+        return days_to_expiry(cp, state, m, day)
+
     def order_points(self, f: PolicyFacts, tier: I64, m: I64) -> F64:
         """Everyday points of an average order of members ``m`` holding ``tier``."""
         out: F64 = np.minimum(
@@ -80,8 +98,9 @@ class Perception:
         )
         return out
 
-    def refresh(self, ms: MemberState, k: int) -> None:
+    def refresh(self, cp: CompiledPolicy, state: EngineState, k: int, day: int) -> None:
         """Recompute the members among the first ``k`` whose balance or tier changed."""
+        ms = state.members
         bal = ms.acct[:k, Account.AVAILABLE]
         tier = ms.tier[:k]
         changed = np.flatnonzero((bal != self._bal[:k]) | (tier != self._tier[:k]))
@@ -91,6 +110,8 @@ class Perception:
         t = tier[changed].astype(np.int64)
         self._bal[changed] = bal[changed]
         self._tier[changed] = t
+        if cp.expiry.periodic:
+            self.expiry_day[changed] = days_to_expiry(cp, state, changed, day) + day
         v, rho = self._view(self.facts, changed, b, t, self.action_speed)
         if self.same:
             v0, rho0 = v, rho
@@ -108,6 +129,9 @@ class Perception:
         self.rho[changed] = rho
         self.rho0[changed] = rho0
         self.odds[changed] = loyalty.price_factor(self.b.reward_rate, rho, rho0)
+        self.promo_cap[changed] = loyalty.promotion_factor(
+            self.b.reward_rate, rho, rho * (self.promo_mult - 1.0), np.zeros(len(rho))
+        )
 
     def _view(self, f: PolicyFacts, m: I64, bal: F64, tier: I64, actions: F64) -> tuple[F64, F64]:
         """(perceived value of a point, perceived reward rate) of members ``m``."""
