@@ -106,20 +106,30 @@ def days_to_expiry(cp: CompiledPolicy, state: EngineState, member: I64, day: int
     """For members (positions): days from ``day`` to the last day on which their
     earliest-expiring available points are still valid (0: they expire tonight; inf: none of
     their points expire). The figure the expiry reminders announce."""
+    return earliest_expiry(cp, state, member, day)[0]
+
+
+def earliest_expiry(
+    cp: CompiledPolicy, state: EngineState, member: I64, day: int
+) -> tuple[F64, I64]:
+    """:func:`days_to_expiry` and the lot bucket (column of ``lots``) holding those points
+    (-1: none, or an expiry scheme without dated buckets)."""
     scheme, ms = cp.expiry, state.members
     out = np.full(len(member), np.inf)
+    slot = np.full(len(member), -1, np.int64)
     if not len(member):
-        return out
+        return out, slot
     if scheme.periodic:
         left = np.arange(len(member))  # positions (in ``member``) not yet placed
         first = scheme.current_period(day)
         for period in range(first, first + scheme.slots):  # earliest period first
             held = ms.lots[member[left], period % scheme.slots] > 0
             out[left[held]] = scheme.end_day(period) - day
+            slot[left[held]] = period % scheme.slots
             left = left[~held]
             if not len(left):
                 break
     elif scheme.mode == "inactivity":
         held = ms.lots[member, 0] > 0
         out[held] = ms.last_active[member[held]] + scheme.inactivity_days - day
-    return out
+    return out, slot

@@ -508,13 +508,22 @@ class ArmWorld:
         if not eg.enabled:
             return 0, 0
         alive = self.alive[:k]
-        top = 1.0 + eg.half_saturation  # the largest engagement factor
         ref = self.view.ref
+        ratio = float(self.view.ratio[:k].max()) if k else 1.0
+
+        def top(points: float, ref_points: float) -> float:
+            """The largest engagement factor of an action today (see ``_pays``)."""
+            if ref_points <= 0 or not self.b.redemption.enabled:
+                return 1.0 + eg.half_saturation
+            x = points / ref_points * ratio
+            return (1.0 + eg.half_saturation) * x / (x + eg.half_saturation)
+
         n_check = 0
         if f.checkin and f.checkin_points > 0:
             ms = self.state.members
             u = self._u_prefix(draws, Purpose.CHECKIN, t, k)
-            cand = np.flatnonzero((u < pop.checkin[:k] * top * (1.0 + eg.streak_pull)) & alive)
+            bound = top(f.checkin_points, ref.checkin_points) * (1.0 + eg.streak_pull)
+            cand = np.flatnonzero((u < pop.checkin[:k] * bound) & alive)
             streak = np.where(ms.last_checkin[cand] == t - 1, ms.streak[cand], 0)
             p = pop.checkin[cand] * loyalty.streak_pull(eg, streak)
             p *= self._pays(cand, f.checkin_points, ref.checkin_points)
@@ -533,9 +542,10 @@ class ArmWorld:
                 continue
             u = self._u_prefix(draws, purpose, t, k)
             ok = alive if action != "profile" else alive & ~self.profile_done[:k]
-            cand = np.flatnonzero((u < rate[:k] * top) & ok)
             pts = f.action_points.get(action, 0.0)
-            p = rate[cand] * self._pays(cand, pts, ref.action_points.get(action, 0.0))
+            ref_pts = ref.action_points.get(action, 0.0)
+            cand = np.flatnonzero((u < rate[:k] * top(pts, ref_pts)) & ok)
+            p = rate[cand] * self._pays(cand, pts, ref_pts)
             go = cand[u[cand] < np.minimum(p, 0.98)]
             if action == "profile":
                 self.profile_done[go] = True

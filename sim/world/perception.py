@@ -15,7 +15,7 @@ import numpy.typing as npt
 from sim.behaviour import loyalty
 from sim.behaviour.params import Behaviour
 from sim.engine import Account, CompiledPolicy
-from sim.engine.quote import days_to_expiry
+from sim.engine.quote import days_to_expiry, earliest_expiry
 from sim.engine.state import EngineState
 from sim.world.policy_facts import PolicyFacts
 from sim.world.population import Population
@@ -58,11 +58,16 @@ class Perception:
         self.rho = np.zeros(n)
         self.rho0 = np.zeros(n)
         self.odds = np.ones(n)
+        self.ratio = np.ones(n)
+        """``v / v0`` (1 where the reference's point is worth nothing): bounds how much more
+        an action pays a member here than under the reference."""
         self.promo_cap = np.ones(n)
         """The largest promotion factor the member can have on a campaign day."""
         self.expiry_day = np.full(n, np.inf)
         """Last valid day of the member's earliest-expiring points (inf: none expire), for
         dated expiry schemes (the lots only change with the balance)."""
+        self.expiry_slot = np.zeros(n, np.int64)
+        """The lot bucket holding those points."""
         self._bal = np.full(n, -1, np.int64)
         self._tier = np.full(n, -1, np.int64)
 
@@ -108,10 +113,17 @@ class Perception:
             return
         b = bal[changed].astype(np.float64)
         t = tier[changed].astype(np.int64)
+        if cp.expiry.periodic:
+            # points earned later never expire sooner: the earliest expiry stands while its
+            # bucket still holds points and its day has not passed
+            known = self.expiry_day[changed]
+            held = ms.lots[changed, self.expiry_slot[changed]] > 0
+            redo = changed[~held | ~np.isfinite(known) | (known < day)]
+            left, slot = earliest_expiry(cp, state, redo, day)
+            self.expiry_day[redo] = left + day
+            self.expiry_slot[redo] = np.maximum(slot, 0)
         self._bal[changed] = bal[changed]
         self._tier[changed] = t
-        if cp.expiry.periodic:
-            self.expiry_day[changed] = days_to_expiry(cp, state, changed, day) + day
         v, rho = self._view(self.facts, changed, b, t, self.action_speed)
         if self.same:
             v0, rho0 = v, rho
@@ -129,6 +141,7 @@ class Perception:
         self.rho[changed] = rho
         self.rho0[changed] = rho0
         self.odds[changed] = loyalty.price_factor(self.b.reward_rate, rho, rho0)
+        self.ratio[changed] = np.divide(v, v0, out=np.ones(len(v)), where=v0 > 0)
         self.promo_cap[changed] = loyalty.promotion_factor(
             self.b.reward_rate, rho, rho * (self.promo_mult - 1.0), np.zeros(len(rho))
         )
