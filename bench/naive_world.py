@@ -4,37 +4,62 @@ would write it with SimPy, one Python object and one SimPy process per member.
 Each member wakes once a day (``yield env.timeout(1)``) and lives that day in plain Python with
 one seeded :class:`random.Random` shared by the population, in the order of the world's day
 (``ArmWorld.step`` in ``sim/world/arm.py`` around the engine's ``open_day``, ``apply_events``
-and ``close_day`` in ``sim/engine/day.py``):
+and ``close_day`` in ``sim/engine/day.py``). The formulas are those of
+``sim/behaviour/loyalty.py``, written per member; their parameters are
+``sim/behaviour/params.py``'s.
 
 1. *Open the day*: buckets of points past their 12 months (rounded to the month end) expire;
-   the 12-month qualifying window moves on at a month change; a dormant (dropped-out) member
-   who got an expiry reminder yesterday comes back with ``Reactivation.reminder``
-   (``ArmWorld._wake``).
-2. *Decide*, on the balance and tier the member opened the day with (the world reads its
+   the 12-month qualifying window moves on at a month change.
+2. *Perceive* (``Perception.refresh`` in ``sim/world/perception.py``), again only when the
+   member's balance or tier changed since the last time: the perceived value of a point
+   ``v = valuation * max_j value_j / (1 + discount_per_day * days_j)`` over the burn options
+   the tier may use (the Pareto front of cheaper or better-value options: catalogue items at
+   face value per point, the cash offset at the tier's point value), ``days_j`` the days until
+   the balance reaches option ``j`` at the member's earning speed (mean order's points times
+   the daily purchase probability, plus the expected points a day of check-ins and shares);
+   the perceived reward rate ``rho`` = a mean order's everyday points (purchase rule, category
+   mix, tier multiplier, daily cap) per unit spent times ``v``; the same under the reference
+   programme (``v0``, ``rho0``: here the reference is the policy itself, so they are ``v`` and
+   ``rho``) and the price factor ``odds = ((1 - rho) / (1 - rho0)) ** -elasticity`` (1 here,
+   computed all the same); the largest promotion factor the member can have today.
+3. *Win back*: a lapsed (dropped-out) member reminded yesterday of expiring points comes back
+   with ``WinBack.reminder`` (``ArmWorld._wake``; 0 by default, so nobody does).
+4. *Decide*, on the balance and tier the member opened the day with (the world reads its
    arrays before it calls the engine):
 
-   * buying (``ArmWorld._buy``, ``_lift``, ``_progress``): the BG/NBD daily probability times
-     the loyalty lifts of ``sim/behaviour/loyalty.py``: goal gradient towards the nearer of the
-     member's redemption threshold and the next tier, expiry pressure for "flexible" members
-     while a reminder presses them, the redemption halo, and the reward response to the
-     new-member double points (elasticity times the extra value per unit spent plus salience,
-     times the member's valuation of points, decaying from the start of the member's exposure,
-     damped by pressure). As in the world, the lifts are worked out only for members whose
-     uniform falls under the largest lift possible today. Gamma-Gamma order value; the
-     high-margin category at its share; dropout after the purchase lowered by switching costs
-     (balance towards the threshold, tier rank); a return drawn at ``Returns.rate`` and
+   * buying (``ArmWorld._buy``, ``_factors``, ``_debt``, ``_substitute``): the BG/NBD daily
+     probability times the purchase-rate factor: the new-member campaign's promotion factor
+     ``((1 - rho - d_rho * w) / (1 - rho)) ** -elasticity``, ``d_rho = rho * (multiplier - 1)``
+     and ``w = 2 ** (-days in the campaign / promotion_half_life_days)`` (the campaign counted
+     from the member's join or from the first day), together with ``odds``, through the
+     share-of-wallet transform ``M / (1 - s + s * M)`` (``s = p / (p + kappa)``); then the
+     goal gradient towards the nearer of the member's redemption threshold and the next tier;
+     the redemption halo; for "flexible" members the expiry deadline ``1 + buy_lift *
+     exp(-d / days)``, ``d`` the days until their earliest-expiring bucket's last valid day;
+     the post-promotion dip ``1 - min(debt, 0.9)``, the debt of borrowed purchases decaying
+     at the purchase rate. As in the world, the factor is worked out only for members whose
+     uniform falls under the largest it can be for them today. A purchase the promotion
+     brought adds ``borrowed_share * (1 - 1 / promotion part)`` to the member's debt.
+     Gamma-Gamma order value; the high-margin category at its share; dropout after the
+     purchase lowered by the switching cost ``1 - max_reduction * x / (x + 1)``, ``x`` what
+     leaving would forfeit in mean orders (the balance's redeemable value now plus a year of
+     the tier's extra earning, times the valuation); a return drawn at ``Returns.rate`` and
      scheduled within ``Returns.window_days``;
-   * engagement (``ArmWorld._engage``): a check-in by members with the habit, pulled up by the
-     running streak (at most 0.98 a day); one share a day at the member's rate; profile
-     completion once. Only the actions the policy pays for are drawn, as in the world;
+   * engagement (``ArmWorld._engage``, ``_pays``): a check-in by members with the habit,
+     pulled up by the running streak; one share a day at the member's rate; profile
+     completion once; each propensity times what the action pays, ``(1 + c) V / (V + c V0)``
+     with ``V`` its points times ``v`` and ``V0`` the same under the reference; at most 0.98
+     a day. Only the actions the policy pays for are drawn, as in the world;
    * cash offset at checkout (``ArmWorld._redeem``): a buyer holding the minimum pays with
      points with probability ``checkout_share`` times the logistic of balance over threshold;
-   * catalogue redemption (``ArmWorld._redeem``, ``_choose_items``): alive members who can
-     afford the cheapest item redeem with the logistic probability of Stourm et al. against
-     their stockpiling threshold, raised on the points day (the 18th) and under expiry
-     pressure; the item is drawn among those affordable at today's price, allowed for the tier
-     and in stock, in proportion to face value per point.
-3. *Apply* as the engine does: earn in arrival order (purchase, check-in, share, profile) with
+   * catalogue redemption (``ArmWorld._redeem``, ``_choose_items``): members who can afford
+     the cheapest item, lapsed ones too, redeem with the logistic probability of Stourm et
+     al. against their stockpiling threshold, raised on the points day (the 18th), times the
+     deadline factor ``1 + redeem_lift * exp(-d / days) + reminder_lift * exp(-days since the
+     last reminder / 3)``, times ``lapsed`` for a member who dropped out; the item is drawn
+     among those affordable at today's price, allowed for the tier and in stock, in
+     proportion to face value per point.
+5. *Apply* as the engine does: earn in arrival order (purchase, check-in, share, profile) with
    the rules of ``policies/ecommerce_super_points.toml`` (spend points, high-margin category,
    tier and platinum birthday multipliers on purchases, new-member double points on all four
    rules, the streak table with its day-7 bonus, per-rule share cap and overall daily cap),
@@ -42,29 +67,35 @@ and ``close_day`` in ``sim/engine/day.py``):
    with; refunds that are due (the order's points clawed back up to the balance, earliest
    expiring first, and taken off qualifying points); then the burns (cash offset up to 10% of
    the order at the tier's point value in steps of 100; the catalogue item at the points-day
-   price, limited stock), each checked against the balance left.
-4. *Close the day*: the year-end tier review (one-step downgrade); expiry reminders 30, 7 and 1
-   days before a month end on which the member holds expiring points, which press the member
-   for that many days and may wake a dormant member the next day.
+   price, limited stock), each checked against the balance left; a burn made is the
+   member's last redemption (the halo's clock).
+6. *Close the day*: the year-end tier review (one-step downgrade); expiry reminders 30, 7 and 1
+   days before a month end on which the member holds expiring points (they raise redemption
+   for a few days, and may win a lapsed member back the next day).
 
 A SimPy process brings in new members (Poisson) at the scenario's rate, scaled to the number of
 members at the start (the world keeps the scenario's ``joins_per_day`` whatever its size). The
 rule numbers are read from the policy file and the population's from
 ``scenarios/ecommerce.toml`` with :mod:`tomllib`; behaviour numbers are the project's
 (:class:`BaselineParams`, :class:`Traits`, :class:`Behaviour`) with the scenario's overrides.
+Members' valuations of points are Gamma (``valuation_mean``, ``valuation_shape``); the
+share-of-wallet constant ``kappa`` is set so that the median member at the start holds
+``median_share`` (the world takes the median over newcomers too).
 
 Left out, because the world does not run them for this scenario either: referrals (no referred
 members, ``population.referred_share`` is 0, and no referral rule), logins, reviews, courses and
 surveys (the policy pays for none, so the world draws none), lotteries, donations and auctions
-(not in the policy), the campaign wake-up of dormant members (only dated campaigns wake them;
-the new-member campaign is a standing rule), delayed (pending) points, freezes, interest, tier
+(not in the policy), what only dated or announced campaigns do (the win-back of lapsed members
+during a campaign, the pre-promotion dip and the purchases it puts off: the new-member campaign
+is a standing rule, announced to nobody), delayed (pending) points, freezes, interest, tier
 packs and a dynamic point value (not in the policy). Left out of the world's work on purpose:
 its metric tables (``sim/world/recorder.py``: daily balances, liability, tier counts, 30-day
 actives, retention; here only per-member counters summed at the end), its event log and its
 common-random-number streams; leaving them out can only make the baseline faster.
 
-It is the same *workload* as the vectorised world (kinds and rates of events, rules), not the
-same simulation event for event: it exists to measure member-days per second.
+It is the same *workload* and the same model as the vectorised world (kinds and rates of
+events, rules, responses), not the same simulation event for event (other random streams): it
+exists to measure member-days per second.
 
     .venv/bin/python bench/naive_world.py [--members N] [--days D] [--seed S]
 """
@@ -88,15 +119,82 @@ from typing import Any
 import simpy
 
 from sim.behaviour.baseline import BaselineParams
-from sim.behaviour.params import Behaviour, Traits
+from sim.behaviour.params import (
+    Behaviour,
+    Engagement,
+    ExpiryDeadline,
+    RewardRate,
+    ShareOfWallet,
+    SwitchingCost,
+    Traits,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "ecommerce.toml"
 POLICY = ROOT / "policies" / "ecommerce_super_points.toml"
 EPS = 1e-9
 NEVER = -(10**9)
-"""Day of an event that never happened (a redemption, a reminder, an expiry pressure)."""
+"""Day of an event that never happened (a redemption, a reminder, a check-in)."""
 EARN_RULES = ("purchase", "checkin", "share", "profile")
+MAX_RATE = 0.9  # perceived reward rates are held below this (sim.behaviour.loyalty.MAX_RATE)
+MAX_DIP = 0.9  # deepest post-promotion dip (sim.behaviour.loyalty.MAX_DIP)
+DAYS_A_YEAR = 365.0  # a year of the tier's extra earning (sim.world.perception)
+REMINDER_DAYS = 3.0  # e-folding days of a reminder's pull on redemption (sim.world.arm)
+HALO_HORIZON = 40.0  # halo days after which nothing is left, exp(-40) (sim.world.arm)
+
+
+# -- the loyalty formulas of sim/behaviour/loyalty.py, for one member -------------------------
+
+
+def price_factor(p: RewardRate, rho: float, rho0: float) -> float:
+    """Purchase rate factor of a perceived reward rate against the reference's."""
+    if not p.enabled:
+        return 1.0
+    r = min(max(rho, 0.0), MAX_RATE)
+    r0 = min(max(rho0, 0.0), MAX_RATE)
+    return float(((1.0 - r) / (1.0 - r0)) ** (-p.elasticity))
+
+
+def promotion_factor(p: RewardRate, rho: float, extra: float, age_days: float) -> float:
+    """Purchase rate factor of a promotion adding ``extra`` to ``rho``, ``age_days`` in."""
+    if not p.enabled:
+        return 1.0
+    w = 2.0 ** (-max(age_days, 0.0) / p.promotion_half_life_days)
+    r = min(max(rho, 0.0), MAX_RATE)
+    promoted = min(max(rho + extra * w, 0.0), MAX_RATE)
+    return float(((1.0 - promoted) / (1.0 - r)) ** (-p.elasticity))
+
+
+def wallet_factor(p: ShareOfWallet, odds: float, share: float) -> float:
+    """Purchase rate factor of a factor ``odds`` on the odds of buying here."""
+    if not p.enabled:
+        return odds
+    return odds / (1.0 - share + share * odds)
+
+
+def deadline(p: ExpiryDeadline, days_left: float, lift: float) -> float:
+    """The pull of points expiring in ``days_left`` days (inf: nothing expires)."""
+    if not p.enabled or lift == 0:
+        return 1.0
+    return 1.0 + lift * math.exp(-max(days_left, 0.0) / p.days)
+
+
+def engagement_factor(p: Engagement, reward: float, reference: float) -> float:
+    """``(1 + c) V / (V + c V0)``; ``V0 = V`` where the reference pays nothing."""
+    c = p.half_saturation
+    v0 = reference if reference > 0 else reward
+    return (1.0 + c) * reward / (reward + c * v0) if reward > 0 else 0.0
+
+
+def dropout(p: SwitchingCost, drop: float, lost: float) -> float:
+    """Dropout probability when leaving would forfeit ``lost`` mean orders."""
+    if not p.enabled:
+        return drop
+    x = max(lost, 0.0) / p.half_value
+    return drop * (1.0 - p.max_reduction * x / (x + 1.0))
+
+
+# -- the scenario and the policy --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -120,6 +218,8 @@ class Setup:
         (segment,) = pop["segments"].values()  # the e-commerce scenario has one segment
         if pop.get("referred_share", 0.0):
             raise ValueError("the naive world brings in no referred members")
+        if scn.get("reference"):
+            raise ValueError("the naive world takes the policy itself as the reference")
         return cls(
             start=scn["horizon"]["start"],
             tenure_days=int(pop["tenure_days"]),
@@ -165,6 +265,7 @@ class Rules:
     window_months: int
     review: str
     downgrade: str
+    offset_enabled: bool
     offset_share: float
     offset_min: int
     offset_step: int
@@ -186,6 +287,10 @@ class Rules:
         camp = pol["campaigns"]["new_member"]
         if pol["refunds"]["clawback"] != "cap_at_balance" or pol["expiry"]["mode"] != "rolling":
             raise ValueError("the naive world knows capped clawback and rolling expiry only")
+        if pol["expiry"].get("rounding", "month_end") != "month_end":
+            raise ValueError("the naive world knows expiry at month ends only")
+        if len(pol["campaigns"]) != 1 or "start" in camp or "end" in camp:
+            raise ValueError("the naive world knows the standing new-member campaign only")
         items = tuple(
             Item(
                 points=int(it["points"]),
@@ -218,6 +323,7 @@ class Rules:
             window_months=int(tiering["window_months"]),
             review=str(tiering.get("review", "yearly")),
             downgrade=str(tiering.get("downgrade", "one_step")),
+            offset_enabled=bool(offset.get("enabled", True)),
             offset_share=float(offset["max_share"]),
             offset_min=int(offset["min_points"]),
             offset_step=int(offset["step"]),
@@ -236,23 +342,65 @@ class Rules:
     @property
     def typical(self) -> float:
         """Median points of the burn options: the stockpiling thresholds are multiples of it."""
-        return float(statistics.median([it.points for it in self.items] + [self.offset_gate]))
+        gate = [self.offset_gate] if self.offset_enabled else []
+        return float(statistics.median([it.points for it in self.items] + gate))
+
+    @property
+    def checkin_points(self) -> float:
+        """Mean points of a check-in over a week's streak (``PolicyFacts.checkin_points``)."""
+        table = self.streak_points
+        week = [table[min(d, len(table) - 1)] for d in range(7)]
+        return (sum(week) + (self.bonus_points if self.bonus_day <= 7 else 0)) / 7.0
+
+    def options(self, tier: int) -> tuple[tuple[float, float], ...]:
+        """The burn options a member of ``tier`` may use as (points, currency per point): the
+        Pareto front of cheaper or better value (``PolicyFacts.option_cost/option_value``)."""
+        opts = [
+            (float(it.points), it.weight)
+            for it in self.items
+            if it.min_tier <= tier and it.points > 0
+        ]
+        if self.offset_enabled:
+            opts.append((float(self.offset_gate), self.tier_values[tier]))
+        opts.sort(key=lambda o: (o[0], -o[1]))
+        front: list[tuple[float, float]] = []
+        for cost, value in opts:
+            if not front or value > front[-1][1]:
+                front.append((cost, value))
+        return tuple(front)
+
+
+# -- the members ------------------------------------------------------------------------------
 
 
 @dataclass(eq=False)
 class Member:
-    """One member: traits, balances, lots and counters."""
+    """One member: traits, what they perceive, balances, lots and counters."""
 
     join_day: int
     birth_month: int
     drop: float  # dropout probability after each purchase
     buy_p: float  # daily purchase probability (1 - exp(-lam * drop)) / drop
     nu: float  # Gamma-Gamma spend rate
-    valuation: float  # worth of a point to the member, as a share of its face value
+    mean_order: float  # mean order value, currency
+    valuation: float  # multiple of what a point buys at which the member values it
     flexible: bool  # buys more while points are about to expire
     checkin_p: float  # 0 for members without the habit
     share_p: float
     threshold: float  # stockpiling threshold: redeems readily once the balance passes it
+    action_speed: float  # expected points a day from check-ins and shares
+    wallet_share: float = 0.0  # share of the member's category purchases made here
+    # the member's view of the programme, for the balance and tier it was worked out on
+    view_bal: int = -1
+    view_tier: int = -1
+    v: float = 0.0  # perceived currency value of a point
+    v0: float = 0.0  # the same under the reference programme
+    rho: float = 0.0  # perceived reward rate (value back per unit spent)
+    rho0: float = 0.0
+    odds: float = 1.0  # price factor of rho against rho0
+    promo_cap: float = 1.0  # the largest promotion factor on a campaign day
+    debt: float = 0.0  # purchases borrowed by the promotion, still owed on ``debt_day``
+    debt_day: int = 0
     alive: bool = True
     tier: int = 0
     streak: int = 0
@@ -266,7 +414,6 @@ class Member:
     earned_today: int = 0
     shared_today: int = 0
     last_redeem: int = NEVER
-    pressure_until: int = NEVER  # an expiry reminder presses the member until this day
     reminded_on: int = NEVER
     returns: list[tuple[int, float, int]] = field(default_factory=list)  # (day, amount, points)
     issued: int = 0
@@ -309,16 +456,25 @@ class NaiveWorld:
         self.traits = self.setup.traits
         self.b = self.setup.behaviour
         r = self.rules
+        n_tiers = len(r.tier_names)
         self.typical = r.typical
-        self.cheapest = min(it.points for it in r.items)
+        self.cheapest_item = min(it.points for it in r.items)
         self.stock = [it.stock for it in r.items]
         self.prices = [it.points for it in r.items]
         self.points_day_prices = [
             math.ceil(it.points * r.points_day_factor - EPS) for it in r.items
         ]
-        top = len(r.tier_names) - 1
-        self.tier_rank = [i / max(top, 1) for i in range(top + 1)]
-        self.lift_bound = self._lift_bound()
+        # everyday points per unit spent by tier: the category mix, the tier's multiplier
+        hm = self.setup.high_margin_share
+        mix = (1.0 - hm) + hm * r.high_margin
+        self.unit_rate = [r.points_per_unit * mix * r.tier_multipliers[t] for t in range(n_tiers)]
+        self.pays_for_spend = any(x > 0 for x in self.unit_rate)
+        self.options = [r.options(t) for t in range(n_tiers)]
+        self.usable = [any(v > 0 for _, v in opts) for opts in self.options]
+        self.checkin_points = r.checkin_points
+        # the campaign factor on purchase points of a member in the new-member campaign
+        self.promo_mult = r.new_member_multiplier if "purchase" in r.new_member_rules else 1.0
+        self.bound = self._bound()
         self.earned = dict.fromkeys(EARN_RULES, 0)  # points issued by rule, campaign included
         self.env = simpy.Environment()
         self.month_of: list[int] = []  # calendar, filled for the days run
@@ -326,32 +482,31 @@ class NaiveWorld:
         self.review_day: list[bool] = []
         self.points_day: list[bool] = []
         self.reminders_on: list[tuple[tuple[int, int], ...]] = []  # (days before, month expiring)
+        self.month_end: dict[int, int] = {}  # month -> day number of its last day
         self.members: list[Member] = []
+        self.kappa = 0.0
+        starting = []
         for _ in range(members):
             tenure = self.rng.randrange(self.setup.tenure_days) if self.setup.tenure_days else 0
-            self._add(self._new_member(-tenure))
+            starting.append(self._new_member(-tenure))
+        # share of wallet p / (p + kappa): the median member at the start holds median_share
+        s = min(max(self.b.share_of_wallet.median_share, 1e-6), 1.0 - 1e-6)
+        median_p = statistics.median([m.buy_p for m in starting]) if starting else 0.0
+        self.kappa = max(median_p, 1e-12) * (1.0 - s) / s
+        for m in starting:
+            m.wallet_share = m.buy_p / (m.buy_p + self.kappa)
+            self._add(m)
         self.joins_per_day = self.setup.joins_per_member_day * members
         if self.joins_per_day > 0:
             self.env.process(self._joins())
 
-    def _lift_bound(self) -> float:
-        """The largest factor the loyalty responses can put on anyone's purchase rate (the
-        new-member campaign runs every day): members whose uniform is above ``buy_p`` times
-        this cannot buy, so their lifts need not be worked out."""
-        b, r = self.b, self.rules
-        bound = 1.0
-        rr = b.reward_response
-        if rr.enabled:
-            boost = max(m * d for m, d in zip(r.tier_multipliers, r.tier_birthday, strict=True))
-            extra = r.points_per_unit * max(r.tier_values) * boost * (r.new_member_multiplier - 1)
-            if extra > 0:
-                bound = 1.0 + rr.elasticity * extra + rr.salience
-        if b.goal_gradient.enabled:
-            bound *= 1.0 + b.goal_gradient.g
-        if b.expiry_pressure.enabled:
-            bound *= 1.0 + b.expiry_pressure.buy_lift
-        if b.redemption_halo.enabled:
-            bound *= 1.0 + b.redemption_halo.lift
+    def _bound(self) -> float:
+        """A factor no member's purchase-rate factor exceeds once multiplied by the larger of
+        1 and the member's ``odds`` and by their ``promo_cap`` (``ArmWorld._bound``)."""
+        b = self.b
+        bound = 1.0 + (b.goal_gradient.g if b.goal_gradient.enabled else 0.0)
+        bound *= 1.0 + (b.expiry_deadline.buy_lift if b.expiry_deadline.enabled else 0.0)
+        bound *= 1.0 + (b.redemption_halo.lift if b.redemption_halo.enabled else 0.0)
         return bound
 
     def _add(self, m: Member) -> None:
@@ -362,26 +517,33 @@ class NaiveWorld:
         """New members arrive as a Poisson process and start living at once."""
         while True:
             yield self.env.timeout(self.rng.expovariate(self.joins_per_day))
-            self._add(self._new_member(int(self.env.now)))
+            m = self._new_member(int(self.env.now))
+            m.wallet_share = m.buy_p / (m.buy_p + self.kappa)
+            self._add(m)
 
     def _new_member(self, join_day: int) -> Member:
         rng, bp, tr = self.rng, self.baseline, self.traits
         lam = rng.gammavariate(bp.r, 1.0 / (bp.alpha * bp.time_unit_days))
         drop = rng.betavariate(bp.a, bp.b)
         buy_p = min(1.0, lam, -math.expm1(-lam * drop) / drop) if drop > 0 else min(lam, 1.0)
+        nu = rng.gammavariate(bp.q, 1.0 / bp.gamma)
         habit = rng.random() < tr.checkin_share
+        checkin_p = rng.betavariate(tr.checkin_a, tr.checkin_b) if habit else 0.0
+        share_p = rng.gammavariate(0.5, tr.share_rate / 0.5) if tr.share_rate else 0.0
         factor = tr.threshold_multiple * math.exp(tr.threshold_sigma * rng.gauss(0.0, 1.0))
         return Member(
             join_day=join_day,
             birth_month=rng.randint(1, 12),
             drop=drop,
             buy_p=buy_p,
-            nu=rng.gammavariate(bp.q, 1.0 / bp.gamma),
-            valuation=rng.betavariate(tr.valuation_a, tr.valuation_b),
+            nu=nu,
+            mean_order=bp.p * bp.currency_scale / nu,
+            valuation=rng.gammavariate(tr.valuation_shape, tr.valuation_mean / tr.valuation_shape),
             flexible=rng.random() < tr.flexible_share,
-            checkin_p=rng.betavariate(tr.checkin_a, tr.checkin_b) if habit else 0.0,
-            share_p=rng.gammavariate(0.5, tr.share_rate / 0.5) if tr.share_rate else 0.0,
+            checkin_p=checkin_p,
+            share_p=share_p,
             threshold=max(factor * self.typical, 1.0),
+            action_speed=checkin_p * self.checkin_points + share_p * self.rules.share_points,
         )
 
     def run(self, days: int) -> None:
@@ -389,10 +551,12 @@ class NaiveWorld:
         first = len(self.month_of)
         review_months = {"monthly": range(1, 13), "quarterly": (3, 6, 9, 12), "yearly": (12,)}
         months = review_months[self.rules.review]
+        start = self.setup.start
         for d in range(first, first + days + 1):
-            date = self.setup.start + dt.timedelta(days=d)
+            date = start + dt.timedelta(days=d)
             month_end = (date + dt.timedelta(days=1)).day == 1
-            self.month_of.append(date.year * 12 + date.month - 1)
+            month = date.year * 12 + date.month - 1
+            self.month_of.append(month)
             self.month_of_year.append(date.month)
             self.review_day.append(month_end and date.month in months)
             self.points_day.append(date.day == self.rules.points_day)
@@ -413,23 +577,46 @@ class NaiveWorld:
     # --- one member's day -----------------------------------------------------------------
 
     def member_day(self, m: Member, day: int) -> None:
-        rng, rules = self.rng, self.rules
+        rng, rules, b = self.rng, self.rules, self.b
         month = self.month_of[day]
         self.open_day(m, day, month)
         # decide, on the balance and tier the day opened with
         bal, tier = m.balance, m.tier
+        if bal != m.view_bal or tier != m.view_tier:
+            self.perceive(m, bal, tier)
+        wb = b.winback
+        if (
+            not m.alive
+            and wb.used
+            and wb.reminder > 0
+            and m.reminded_on == day - 1
+            and rng.random() < wb.reminder
+        ):
+            m.alive = True
+            m.wakes += 1
         amount = self.shop(m, day, bal, tier) if m.alive else 0.0
         checkin = share = profile = offset = False
         item = -1
-        if m.alive:
-            checkin = m.checkin_p > 0.0 and self.checks_in(m, day)
-            if self.b.activity.enabled:
-                share = rng.random() < m.share_p
-                profile = not m.profile_done and rng.random() < self.traits.profile_rate
-            if bal >= self.cheapest and self.b.redemption.enabled:
+        if m.alive and b.engagement.enabled:
+            eg = b.engagement
+            if m.checkin_p > 0.0 and self.checkin_points > 0:
+                streak = m.streak if m.last_checkin == day - 1 else 0
+                p = m.checkin_p * (1.0 + eg.streak_pull * min(streak, 7) / 7.0)
+                p *= self.pays(m, self.checkin_points, self.checkin_points)
+                checkin = rng.random() < min(p, 0.98)
+            p = m.share_p * self.pays(m, rules.share_points, rules.share_points)
+            share = rng.random() < min(p, 0.98)
+            if not m.profile_done:
+                p = self.traits.profile_rate
+                p *= self.pays(m, rules.profile_points, rules.profile_points)
+                profile = rng.random() < min(p, 0.98)
+                m.profile_done = profile
+        if b.redemption.enabled:
+            if amount and rules.offset_enabled and bal >= rules.offset_gate:
+                p = b.redemption.checkout_share * self.logistic(m, bal)
+                offset = rng.random() < p
+            if bal >= self.cheapest_item:
                 item = self.choose_redemption(m, day, bal, tier)
-        if amount and bal >= rules.offset_gate and self.b.redemption.enabled:
-            offset = rng.random() < self.b.redemption.checkout_share * self.logistic(m, bal)
         # apply: earn in arrival order, refunds due, then burns
         if amount:
             self.purchase(m, day, month, tier, amount)
@@ -446,7 +633,6 @@ class NaiveWorld:
             m.shares += 1
             self.award(m, day, month, tier, "share", rules.share_points)
         if profile:
-            m.profile_done = True
             m.profiles += 1
             self.award(m, day, month, tier, "profile", rules.profile_points)
         if m.returns:
@@ -463,7 +649,7 @@ class NaiveWorld:
             self.remind(m, day, targets)
 
     def open_day(self, m: Member, day: int, month: int) -> None:
-        """Expiry, the qualifying window, the daily counters, and a dormant member's return."""
+        """Expiry, the qualifying window and the daily counters."""
         # a bucket earned in month k expires after the end of month k + months
         while m.buckets and m.buckets[0][0] + self.rules.expiry_months < month:
             _, pts = m.buckets.popleft()
@@ -475,15 +661,58 @@ class NaiveWorld:
                 m.qual_total -= m.qualifying.pop(k)
             m.qual_month = month
         m.earned_today = m.shared_today = 0
-        react = self.b.reactivation
-        if (
-            not m.alive
-            and m.reminded_on == day - 1
-            and react.enabled
-            and self.rng.random() < react.reminder
-        ):
-            m.alive = True
-            m.wakes += 1
+
+    def per_order(self, m: Member, tier: int) -> float:
+        """Everyday points of the member's mean order at ``tier`` (the daily cap applied)."""
+        return min(self.unit_rate[tier] * m.mean_order, float(self.rules.daily_cap))
+
+    def perceive(self, m: Member, bal: int, tier: int) -> None:
+        """What a point is worth to the member, the reward rate they perceive, its price factor
+        against the reference, and their largest promotion factor (``Perception.refresh``)."""
+        b = self.b
+        m.view_bal, m.view_tier = bal, tier
+        if not b.redemption.enabled:  # members who never redeem value points at nothing
+            v = rho = 0.0
+        else:
+            per_order = self.per_order(m, tier)
+            speed = m.buy_p * per_order + m.action_speed
+            pv = b.perceived_value
+            k = pv.discount_per_day if pv.enabled else 0.0
+            best = 0.0
+            for cost, value in self.options[tier]:
+                gap = cost - bal
+                days = gap / max(speed, 1e-12) if gap > 0 else 0.0
+                best = max(best, value / (1.0 + k * days))
+            v = m.valuation * best
+            rho = per_order / m.mean_order * v
+        # the reference programme is the policy itself: the same view of it
+        m.v, m.rho, m.v0, m.rho0 = v, rho, v, rho
+        m.odds = price_factor(b.reward_rate, rho, m.rho0)
+        m.promo_cap = promotion_factor(b.reward_rate, rho, rho * (self.promo_mult - 1.0), 0.0)
+
+    def lost_value(self, m: Member, bal: int, tier: int) -> float:
+        """What leaving would forfeit, perceived, in mean orders: the balance's redeemable
+        value plus a year of the tier's extra everyday earning (``Perception.lost_value``)."""
+        if not self.b.redemption.enabled:
+            return 0.0
+        best = max((value for cost, value in self.options[tier] if cost <= bal), default=0.0)
+        extra = self.per_order(m, tier) - self.per_order(m, 0)
+        tier_gain = 0.0
+        if self.usable[tier]:
+            tier_gain = extra * m.buy_p * DAYS_A_YEAR * self.rules.tier_values[tier]
+        return m.valuation * (bal * best + tier_gain) / m.mean_order
+
+    def days_to_expiry(self, m: Member, day: int) -> float:
+        """Days to the last valid day of the member's earliest-expiring points (inf: none)."""
+        if not m.buckets:
+            return math.inf
+        expiring = m.buckets[0][0] + self.rules.expiry_months
+        end = self.month_end.get(expiring)
+        if end is None:
+            year, month0 = divmod(expiring + 1, 12)  # the month after, 0-based
+            last = dt.date(year, month0 + 1, 1) - dt.timedelta(days=1)
+            end = self.month_end[expiring] = (last - self.setup.start).days
+        return float(end - day)
 
     def progress(self, m: Member, bal: int, tier: int) -> float:
         """Share of the way done towards the nearer goal: the member's threshold (next reward)
@@ -492,84 +721,104 @@ class NaiveWorld:
         thresholds = self.rules.tier_thresholds
         if tier + 1 < len(thresholds):
             reward = max(reward, min(m.qual_total / max(thresholds[tier + 1], 1.0), 1.0))
-        return min(max(reward, 0.0), 1.0)
+        return reward
 
     def logistic(self, m: Member, bal: int) -> float:
         """The stockpiling curve: how ready the member is to spend points at this balance."""
         x = self.b.redemption.steepness * (bal / m.threshold - 1.0)
         return 1.0 / (1.0 + math.exp(-x))
 
+    def pays(self, m: Member, points: float, ref_points: float) -> float:
+        """Engagement factor of an action paying ``points`` here and ``ref_points`` under the
+        reference programme, at the member's perceived point values (``ArmWorld._pays``)."""
+        if self.b.redemption.enabled:
+            reward, reference = points * m.v, ref_points * m.v0
+        else:  # points that are never used: the face value
+            value = self.rules.tier_values[0]
+            reward, reference = points * value, ref_points * value
+        return engagement_factor(self.b.engagement, reward, reference)
+
     def shop(self, m: Member, day: int, bal: int, tier: int) -> float:
         """Whether the member buys today (0.0: no) and for how much; may drop out after."""
         rng, b = self.rng, self.b
         u = rng.random()
         p = m.buy_p
-        if u >= p * self.lift_bound:
+        cap = max(m.odds, 1.0) * self.bound
+        if b.reward_rate.enabled:  # the new-member campaign runs every day
+            cap *= m.promo_cap
+        if u >= p * cap:
             return 0.0
-        progress = self.progress(m, bal, tier)
-        pm = min(p * self.lift(m, day, tier, progress), 1.0)
+        total, promo = self.factors(m, day, bal, tier)
+        pm = min(p * total, 1.0)
         if u >= pm:
             return 0.0
+        sub = b.substitution
+        if sub.enabled and promo > 1.0:  # the chance this purchase was the promotion's
+            m.debt += sub.borrowed_share * (1.0 - 1.0 / promo)
         amount = rng.gammavariate(self.baseline.p, 1.0 / m.nu) * self.baseline.currency_scale
-        m.incentive_gmv += (1.0 - p / pm) * amount
-        drop = m.drop
-        sc = b.switching_cost
-        if sc.enabled:
-            drop *= (1.0 - sc.balance * progress) * (1.0 - sc.tier * self.tier_rank[tier])
+        m.incentive_gmv += (1.0 - min(p / pm, 1.0)) * amount
+        drop = dropout(b.switching_cost, m.drop, self.lost_value(m, bal, tier))
         if rng.random() < drop:
             m.alive = False
             m.churns += 1
         returns = b.returns
-        if returns.enabled and rng.random() < returns.rate:
+        if returns.enabled and returns.rate > 0 and rng.random() < returns.rate:
             when = day + 1 + math.floor(rng.random() * returns.window_days)
             m.returns.append((when, amount, -1))  # its points are known once it is earned
         return amount
 
-    def lift(self, m: Member, day: int, tier: int, progress: float) -> float:
-        """The loyalty responses' factor on the member's purchase rate today."""
+    def factors(self, m: Member, day: int, bal: int, tier: int) -> tuple[float, float]:
+        """The loyalty responses' factor on the member's purchase rate today, and the part of
+        it the running promotion adds (``ArmWorld._factors``)."""
         b, rules = self.b, self.rules
-        val = m.valuation
-        pressed = m.pressure_until >= day
-        lift = 1.0
+        promo = 1.0
+        rr = b.reward_rate
+        in_campaign = day - m.join_day < rules.new_member_days
+        if rr.enabled and self.pays_for_spend and in_campaign and self.promo_mult > 1.0:
+            age = day - max(m.join_day, 0)  # from the join, or from the first day
+            promo = promotion_factor(rr, m.rho, m.rho * (self.promo_mult - 1.0), age)
+        sw = b.share_of_wallet
+        wallet = wallet_factor(sw, m.odds * promo, m.wallet_share)
+        promo_part = wallet / wallet_factor(sw, m.odds, m.wallet_share)
+        total = wallet
         if b.goal_gradient.enabled:
-            lift *= 1.0 + b.goal_gradient.g * val * progress
-        if b.expiry_pressure.enabled and m.flexible and pressed:
-            lift *= 1.0 + b.expiry_pressure.buy_lift
+            total *= 1.0 + b.goal_gradient.g * self.progress(m, bal, tier)
         halo = b.redemption_halo
-        if halo.enabled:
-            lift *= 1.0 + halo.lift * val * math.exp(-max(day - m.last_redeem, 0) / halo.days)
-        rr = b.reward_response
-        if rr.enabled and day - m.join_day < rules.new_member_days:  # in the campaign
-            tier_f = rules.tier_multipliers[tier]
-            if m.birth_month == self.month_of_year[day]:
-                tier_f *= rules.tier_birthday[tier]
-            extra = rules.points_per_unit * rules.tier_values[tier] * tier_f
-            extra *= rules.new_member_multiplier - 1.0
-            if extra > 0:
-                strength = (rr.elasticity * extra + rr.salience) * val
-                decay = math.exp(-(day - max(m.join_day, 0)) / rr.decay_days)
-                pressure = 1.0 if pressed else progress
-                lift *= 1.0 + strength * decay * (1.0 - rr.pressure_damping * pressure)
-        return lift
-
-    def checks_in(self, m: Member, day: int) -> bool:
-        habit = self.b.checkin
-        if not habit.enabled:
-            return False
-        streak = m.streak if m.last_checkin == day - 1 else 0
-        p = min(m.checkin_p * (1.0 + habit.streak_pull * min(streak, 7) / 7.0), 0.98)
-        return self.rng.random() < p
+        if halo.enabled and halo.lift > 0:
+            since = day - m.last_redeem
+            if since < HALO_HORIZON * halo.days:
+                total *= 1.0 + halo.lift * math.exp(-max(since, 0) / halo.days)
+        ed = b.expiry_deadline
+        if ed.enabled and ed.buy_lift > 0 and m.flexible:
+            total *= deadline(ed, self.days_to_expiry(m, day), ed.buy_lift)
+        sub = b.substitution
+        if sub.enabled:
+            if m.debt > 0:  # repaid at the member's purchase rate
+                rate = m.buy_p / sub.repay_interpurchase
+                m.debt *= math.exp(-rate * (day - m.debt_day))
+            m.debt_day = day
+            total *= 1.0 - min(max(m.debt, 0.0), MAX_DIP)
+        return total, promo_part
 
     def choose_redemption(self, m: Member, day: int, bal: int, tier: int) -> int:
         """The catalogue item the member asks for today (-1: none)."""
-        rp = self.b.redemption
+        rp, ed = self.b.redemption, self.b.expiry_deadline
         u = self.rng.random()
-        pressed = m.pressure_until >= day
         points_day = self.points_day[day]
         day_lift = 1.0 + rp.points_day_lift if points_day else 1.0
-        if u >= rp.max_daily * day_lift and not pressed:
+        pull = 1.0 + (ed.redeem_lift + ed.reminder_lift if ed.enabled else 0.0)
+        if u >= rp.max_daily * day_lift * pull:
             return -1  # above the highest probability possible: no need for the curve
-        p = min(rp.max_daily * self.logistic(m, bal) * day_lift + rp.expiry_lift * pressed, 1.0)
+        p = rp.max_daily * self.logistic(m, bal) * day_lift
+        if u >= p * pull:
+            return -1
+        if ed.enabled:
+            since = day - m.reminded_on
+            p *= deadline(ed, self.days_to_expiry(m, day), ed.redeem_lift) + (
+                ed.reminder_lift * math.exp(-since / REMINDER_DAYS)
+            )
+        if not m.alive:
+            p *= rp.lapsed
         if u >= p:
             return -1
         prices = self.points_day_prices if points_day else self.prices
@@ -696,17 +945,15 @@ class NaiveWorld:
 
     def remind(self, m: Member, day: int, targets: tuple[tuple[int, int], ...]) -> None:
         """Expiry reminders: ``before`` days ahead of the end of a month in which some of the
-        member's points expire. They press the member and may wake a dormant one tomorrow."""
-        horizon = self.b.redemption.horizon_days
-        for before, expiring in targets:
+        member's points expire. They raise redemption for a few days and may win a lapsed
+        member back tomorrow."""
+        for _, expiring in targets:
             earned = expiring - self.rules.expiry_months
             for k, _ in m.buckets:  # oldest first
                 if k >= earned:
                     if k == earned:
                         m.reminders += 1
                         m.reminded_on = day
-                        if before <= horizon:
-                            m.pressure_until = max(m.pressure_until, day + before)
                     break
 
 
