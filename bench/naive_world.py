@@ -20,8 +20,9 @@ and ``close_day`` in ``sim/engine/day.py``). The formulas are those of
    the perceived reward rate ``rho`` = a mean order's everyday points (purchase rule, category
    mix, tier multiplier, daily cap) per unit spent times ``v``; the same under the reference
    programme (``v0``, ``rho0``: here the reference is the policy itself, so they are ``v`` and
-   ``rho``) and the price factor ``odds = ((1 - rho) / (1 - rho0)) ** -elasticity`` (1 here,
-   computed all the same); the largest promotion factor the member can have today.
+   ``rho``) and the price factor ``odds = ((1 - f(rho)) / (1 - f(rho0))) ** -elasticity``,
+   ``f(rho) = s * (1 - exp(-rho / s))`` the felt price cut (1 here, computed all the same);
+   the largest promotion factor the member can have today.
 3. *Win back*: a lapsed (dropped-out) member reminded yesterday of expiring points comes back
    with ``WinBack.reminder`` (``ArmWorld._wake``; 0 by default, so nobody does).
 4. *Decide*, on the balance and tier the member opened the day with (the world reads its
@@ -31,30 +32,34 @@ and ``close_day`` in ``sim/engine/day.py``). The formulas are those of
      probability times the purchase-rate factor: the new-member campaign's promotion factor
      ``((1 - rho - d_rho * w) / (1 - rho)) ** -elasticity``, ``d_rho = rho * (multiplier - 1)``
      and ``w = 2 ** (-days in the campaign / promotion_half_life_days)`` (the campaign counted
-     from the member's join or from the first day), together with ``odds``, through the
+     from the member's join or from the first day), times ``odds``, the goal gradient towards
+     the nearer of the member's redemption threshold and the next tier, the redemption halo
+     and, for "flexible" members, the expiry deadline ``1 + buy_lift * exp(-d / days)`` (``d``
+     the days until their earliest-expiring bucket's last valid day), all through the
      share-of-wallet transform ``M / (1 - s + s * M)`` (``s = p / (p + kappa)``); then the
-     goal gradient towards the nearer of the member's redemption threshold and the next tier;
-     the redemption halo; for "flexible" members the expiry deadline ``1 + buy_lift *
-     exp(-d / days)``, ``d`` the days until their earliest-expiring bucket's last valid day;
-     the post-promotion dip ``1 - min(debt, 0.9)``, the debt of borrowed purchases decaying
+     post-promotion dip ``1 - min(debt, 0.9)``, the debt of borrowed purchases decaying
      at the purchase rate. As in the world, the factor is worked out only for members whose
      uniform falls under the largest it can be for them today. A purchase the promotion
      brought adds ``borrowed_share * (1 - 1 / promotion part)`` to the member's debt.
-     Gamma-Gamma order value; the high-margin category at its share; dropout after the
-     purchase lowered by the switching cost ``1 - max_reduction * x / (x + 1)``, ``x`` what
-     leaving would forfeit in mean orders (the balance's redeemable value now plus a year of
-     the tier's extra earning, times the valuation); a return drawn at ``Returns.rate`` and
-     scheduled within ``Returns.window_days``;
+     Gamma-Gamma order value; the high-margin category at its share; dropout with
+     probability ``drop`` on a day the uniform falls under the baseline ``p`` (a baseline
+     purchase: lifetimes do not depend on what the loyalty factors do), lowered by the
+     switching cost
+     ``1 - max_reduction * x / (x + 1)``, ``x`` what leaving would forfeit in mean orders
+     (the balance's redeemable value now plus a year of the tier's extra earning, times the
+     valuation); a return drawn at ``Returns.rate`` and scheduled within
+     ``Returns.window_days``;
    * engagement (``ArmWorld._engage``, ``_pays``): a check-in by members with the habit,
      pulled up by the running streak; one share a day at the member's rate; profile
      completion once; each propensity times what the action pays, ``(1 + c) V / (V + c V0)``
      with ``V`` its points times ``v`` and ``V0`` the same under the reference; at most 0.98
      a day. Only the actions the policy pays for are drawn, as in the world;
    * cash offset at checkout (``ArmWorld._redeem``): a buyer holding the minimum pays with
-     points with probability ``checkout_share`` times the logistic of balance over threshold;
+     points with probability ``checkout_share`` times the same readiness as below;
    * catalogue redemption (``ArmWorld._redeem``, ``_choose_items``): members who can afford
      the cheapest item, lapsed ones too, redeem with the logistic probability of Stourm et
-     al. against their stockpiling threshold, raised on the points day (the 18th), times the
+     al. against their stockpiling threshold, faded towards 1 by ``fade * exp(-d / days)``
+     as points near expiry, raised on the points day (the 18th), times the
      deadline factor ``1 + redeem_lift * exp(-d / days) + reminder_lift * exp(-days since the
      last reminder / 3)``, times ``lapsed`` for a member who dropped out; the item is drawn
      among those affordable at today's price, allowed for the tier and in stock, in
@@ -136,7 +141,6 @@ EPS = 1e-9
 NEVER = -(10**9)
 """Day of an event that never happened (a redemption, a reminder, a check-in)."""
 EARN_RULES = ("purchase", "checkin", "share", "profile")
-MAX_RATE = 0.9  # perceived reward rates are held below this (sim.behaviour.loyalty.MAX_RATE)
 MAX_DIP = 0.9  # deepest post-promotion dip (sim.behaviour.loyalty.MAX_DIP)
 DAYS_A_YEAR = 365.0  # a year of the tier's extra earning (sim.world.perception)
 REMINDER_DAYS = 3.0  # e-folding days of a reminder's pull on redemption (sim.world.arm)
@@ -146,13 +150,17 @@ HALO_HORIZON = 40.0  # halo days after which nothing is left, exp(-40) (sim.worl
 # -- the loyalty formulas of sim/behaviour/loyalty.py, for one member -------------------------
 
 
+def felt_rate(p: RewardRate, rho: float) -> float:
+    """The price cut a reward rate is felt as, ``s * (1 - exp(-rho / s))``."""
+    s = p.saturation
+    return s * -math.expm1(-max(rho, 0.0) / s)
+
+
 def price_factor(p: RewardRate, rho: float, rho0: float) -> float:
     """Purchase rate factor of a perceived reward rate against the reference's."""
     if not p.enabled:
         return 1.0
-    r = min(max(rho, 0.0), MAX_RATE)
-    r0 = min(max(rho0, 0.0), MAX_RATE)
-    return float(((1.0 - r) / (1.0 - r0)) ** (-p.elasticity))
+    return float(((1.0 - felt_rate(p, rho)) / (1.0 - felt_rate(p, rho0))) ** (-p.elasticity))
 
 
 def promotion_factor(p: RewardRate, rho: float, extra: float, age_days: float) -> float:
@@ -160,9 +168,8 @@ def promotion_factor(p: RewardRate, rho: float, extra: float, age_days: float) -
     if not p.enabled:
         return 1.0
     w = 2.0 ** (-max(age_days, 0.0) / p.promotion_half_life_days)
-    r = min(max(rho, 0.0), MAX_RATE)
-    promoted = min(max(rho + extra * w, 0.0), MAX_RATE)
-    return float(((1.0 - promoted) / (1.0 - r)) ** (-p.elasticity))
+    promoted = felt_rate(p, rho + extra * w)
+    return float(((1.0 - promoted) / (1.0 - felt_rate(p, rho))) ** (-p.elasticity))
 
 
 def wallet_factor(p: ShareOfWallet, odds: float, share: float) -> float:
@@ -543,7 +550,8 @@ class NaiveWorld:
             checkin_p=checkin_p,
             share_p=share_p,
             threshold=max(factor * self.typical, 1.0),
-            action_speed=checkin_p * self.checkin_points + share_p * self.rules.share_points,
+            action_speed=(checkin_p * self.checkin_points + share_p * self.rules.share_points)
+            * self.b.engagement.enabled,
         )
 
     def run(self, days: int) -> None:
@@ -613,7 +621,7 @@ class NaiveWorld:
                 m.profile_done = profile
         if b.redemption.enabled:
             if amount and rules.offset_enabled and bal >= rules.offset_gate:
-                p = b.redemption.checkout_share * self.logistic(m, bal)
+                p = b.redemption.checkout_share * self.readiness(m, bal, self.urgency(m, day))
                 offset = rng.random() < p
             if bal >= self.cheapest_item:
                 item = self.choose_redemption(m, day, bal, tier)
@@ -723,10 +731,19 @@ class NaiveWorld:
             reward = max(reward, min(m.qual_total / max(thresholds[tier + 1], 1.0), 1.0))
         return reward
 
-    def logistic(self, m: Member, bal: int) -> float:
-        """The stockpiling curve: how ready the member is to spend points at this balance."""
+    def readiness(self, m: Member, bal: int, urge: float) -> float:
+        """The stockpiling curve: how ready the member is to spend points at this balance,
+        faded towards 1 by the urgency of points about to expire."""
         x = self.b.redemption.steepness * (bal / m.threshold - 1.0)
-        return 1.0 / (1.0 + math.exp(-x))
+        level = 1.0 / (1.0 + math.exp(-x))
+        return level + self.b.expiry_deadline.fade * urge * (1.0 - level)
+
+    def urgency(self, m: Member, day: int) -> float:
+        """``exp(-days to the earliest expiry / days)`` (0 with the deadline off)."""
+        ed = self.b.expiry_deadline
+        if not ed.enabled:
+            return 0.0
+        return math.exp(-max(self.days_to_expiry(m, day), 0.0) / ed.days)
 
     def pays(self, m: Member, points: float, ref_points: float) -> float:
         """Engagement factor of an action paying ``points`` here and ``ref_points`` under the
@@ -750,6 +767,11 @@ class NaiveWorld:
             return 0.0
         total, promo = self.factors(m, day, bal, tier)
         pm = min(p * total, 1.0)
+        if u < p:  # a baseline purchase day: dropout may follow, whatever the factors did
+            drop = dropout(b.switching_cost, m.drop, self.lost_value(m, bal, tier))
+            if rng.random() < drop:
+                m.alive = False
+                m.churns += 1
         if u >= pm:
             return 0.0
         sub = b.substitution
@@ -757,10 +779,6 @@ class NaiveWorld:
             m.debt += sub.borrowed_share * (1.0 - 1.0 / promo)
         amount = rng.gammavariate(self.baseline.p, 1.0 / m.nu) * self.baseline.currency_scale
         m.incentive_gmv += (1.0 - min(p / pm, 1.0)) * amount
-        drop = dropout(b.switching_cost, m.drop, self.lost_value(m, bal, tier))
-        if rng.random() < drop:
-            m.alive = False
-            m.churns += 1
         returns = b.returns
         if returns.enabled and returns.rate > 0 and rng.random() < returns.rate:
             when = day + 1 + math.floor(rng.random() * returns.window_days)
@@ -777,20 +795,20 @@ class NaiveWorld:
         if rr.enabled and self.pays_for_spend and in_campaign and self.promo_mult > 1.0:
             age = day - max(m.join_day, 0)  # from the join, or from the first day
             promo = promotion_factor(rr, m.rho, m.rho * (self.promo_mult - 1.0), age)
-        sw = b.share_of_wallet
-        wallet = wallet_factor(sw, m.odds * promo, m.wallet_share)
-        promo_part = wallet / wallet_factor(sw, m.odds, m.wallet_share)
-        total = wallet
+        pull = 1.0  # goal, halo and deadline: reasons to buy here, within the headroom
         if b.goal_gradient.enabled:
-            total *= 1.0 + b.goal_gradient.g * self.progress(m, bal, tier)
+            pull *= 1.0 + b.goal_gradient.g * self.progress(m, bal, tier)
         halo = b.redemption_halo
         if halo.enabled and halo.lift > 0:
             since = day - m.last_redeem
             if since < HALO_HORIZON * halo.days:
-                total *= 1.0 + halo.lift * math.exp(-max(since, 0) / halo.days)
+                pull *= 1.0 + halo.lift * math.exp(-max(since, 0) / halo.days)
         ed = b.expiry_deadline
         if ed.enabled and ed.buy_lift > 0 and m.flexible:
-            total *= deadline(ed, self.days_to_expiry(m, day), ed.buy_lift)
+            pull *= deadline(ed, self.days_to_expiry(m, day), ed.buy_lift)
+        sw = b.share_of_wallet
+        total = wallet_factor(sw, m.odds * promo * pull, m.wallet_share)
+        promo_part = total / wallet_factor(sw, m.odds * pull, m.wallet_share)
         sub = b.substitution
         if sub.enabled:
             if m.debt > 0:  # repaid at the member's purchase rate
@@ -809,14 +827,11 @@ class NaiveWorld:
         pull = 1.0 + (ed.redeem_lift + ed.reminder_lift if ed.enabled else 0.0)
         if u >= rp.max_daily * day_lift * pull:
             return -1  # above the highest probability possible: no need for the curve
-        p = rp.max_daily * self.logistic(m, bal) * day_lift
-        if u >= p * pull:
-            return -1
+        urge = self.urgency(m, day)
+        p = rp.max_daily * self.readiness(m, bal, urge) * day_lift
         if ed.enabled:
             since = day - m.reminded_on
-            p *= deadline(ed, self.days_to_expiry(m, day), ed.redeem_lift) + (
-                ed.reminder_lift * math.exp(-since / REMINDER_DAYS)
-            )
+            p *= 1.0 + ed.redeem_lift * urge + ed.reminder_lift * math.exp(-since / REMINDER_DAYS)
         if not m.alive:
             p *= rp.lapsed
         if u >= p:

@@ -39,3 +39,16 @@ def test_cached_views_equal_fresh_ones_every_day(
     assert checked["days"] == 80
     view = world.arms[0].view
     assert (view.v[: world.arms[0].joined] > 0).any(), "members value their points"
+
+
+def test_engagement_counts_towards_earning_speed_only_when_members_engage(
+    tmp_path: Path,
+) -> None:
+    """How soon a member reaches a reward counts the points their check-ins and shares earn,
+    but only when the engagement mechanism is on: with it off nobody takes those actions."""
+    sets = ("behaviour.engagement.enabled=false",)
+    on = World(tiny(tmp_path, size=200, days=5, warmup=0), 0)
+    off = World(tiny(tmp_path, size=200, days=5, warmup=0, sets=sets), 0)
+    assert (on.arms[0].view.action_speed > 0).any()
+    assert not off.arms[0].view.action_speed.any()
+    assert int(off.run().tables.daily["checkins"].sum()) == 0

@@ -26,9 +26,6 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
 
-MAX_RATE = 0.9
-"""Perceived reward rates are held below this (a reward worth the whole price is no price)."""
-
 MAX_DIP = 0.9
 """Deepest post-promotion dip: the purchase rate never falls below a tenth."""
 
@@ -86,14 +83,20 @@ def redeemable_value(balance: F64, cost: F64, value: F64) -> F64:
 # -- buying -----------------------------------------------------------------------------------
 
 
+def felt_rate(p: RewardRate, rho: F64) -> F64:
+    """The price cut a reward rate ``rho`` is felt as: ``s * (1 - exp(-rho / s))``, ``s`` =
+    ``saturation``; close to ``rho`` for small rates, never above ``s``."""
+    s = p.saturation
+    out: F64 = s * -np.expm1(-np.maximum(rho, 0.0) / s)
+    return out
+
+
 def price_factor(p: RewardRate, rho: F64, rho0: F64) -> F64:
     """Purchase rate factor of a perceived reward rate ``rho`` against the reference's
-    ``rho0``: ``((1 - rho) / (1 - rho0)) ** -elasticity``."""
+    ``rho0``: ``((1 - f(rho)) / (1 - f(rho0))) ** -elasticity``, ``f`` = :func:`felt_rate`."""
     if not p.enabled:
         return np.ones(len(rho))
-    r = np.clip(rho, 0.0, MAX_RATE)
-    r0 = np.clip(rho0, 0.0, MAX_RATE)
-    out: F64 = ((1.0 - r) / (1.0 - r0)) ** (-p.elasticity)
+    out: F64 = ((1.0 - felt_rate(p, rho)) / (1.0 - felt_rate(p, rho0))) ** (-p.elasticity)
     return out
 
 
@@ -104,9 +107,8 @@ def promotion_factor(p: RewardRate, rho: F64, extra: F64, age_days: F64) -> F64:
     if not p.enabled:
         return np.ones(len(rho))
     w = np.exp2(-np.maximum(age_days, 0.0) / p.promotion_half_life_days)
-    r = np.clip(rho, 0.0, MAX_RATE)
-    promoted = np.clip(rho + extra * w, 0.0, MAX_RATE)
-    out: F64 = ((1.0 - promoted) / (1.0 - r)) ** (-p.elasticity)
+    promoted = felt_rate(p, rho + extra * w)
+    out: F64 = ((1.0 - promoted) / (1.0 - felt_rate(p, rho))) ** (-p.elasticity)
     return out
 
 
@@ -128,12 +130,21 @@ def goal_lift(p: GoalGradient, progress: F64) -> F64:
     return out
 
 
+def urgency(p: ExpiryDeadline, days_left: F64) -> F64:
+    """``exp(-days_left / days)``: how pressing points expiring in ``days_left`` days are (0
+    where nothing expires or the mechanism is off)."""
+    if not p.enabled:
+        return np.zeros(len(days_left))
+    out: F64 = np.exp(-np.maximum(days_left, 0.0) / p.days)
+    return out
+
+
 def deadline(p: ExpiryDeadline, days_left: F64, lift: float) -> F64:
     """``1 + lift * exp(-days_left / days)``: the pull of points expiring in ``days_left``
     days (inf: nothing expires)."""
     if not p.enabled or lift == 0:
         return np.ones(len(days_left))
-    out: F64 = 1.0 + lift * np.exp(-np.maximum(days_left, 0.0) / p.days)
+    out: F64 = 1.0 + lift * urgency(p, days_left)
     return out
 
 
@@ -165,23 +176,33 @@ def dropout(p: SwitchingCost, drop: F64, lost: F64) -> F64:
 # -- redeeming --------------------------------------------------------------------------------
 
 
-def redeem_probability(p: RedemptionModel, balance: F64, threshold: F64, points_day: bool) -> F64:
-    """Daily probability of redeeming at a balance, given the member's stockpiling threshold
-    (points) and whether today is the points day (before deadlines and lapse)."""
-    if not p.enabled:
-        return np.zeros(len(balance))
-    base = p.max_daily * special.expit(p.steepness * (balance / threshold - 1.0))
-    if points_day:
-        base = base * (1.0 + p.points_day_lift)
-    out: F64 = base
+def readiness(p: RedemptionModel, fade: float, balance: F64, threshold: F64, urge: F64) -> F64:
+    """How ready a member is to spend points: the stockpiling logistic ``L = logistic(steepness
+    * (balance / threshold - 1))``, faded towards 1 as points near expiry: ``L + fade * urge *
+    (1 - L)`` (``urge`` from :func:`urgency`)."""
+    level = special.expit(p.steepness * (balance / threshold - 1.0))
+    out: F64 = level + fade * urge * (1.0 - level)
     return out
 
 
-def checkout_probability(p: RedemptionModel, balance: F64, threshold: F64) -> F64:
+def redeem_probability(
+    p: RedemptionModel, ready: F64, points_day: bool, pull: F64 | float = 1.0
+) -> F64:
+    """Daily probability of redeeming for a member this ``ready`` (:func:`readiness`), times
+    the deadline and reminder ``pull`` and raised on the points day (before lapse)."""
+    if not p.enabled:
+        return np.zeros(len(ready))
+    out: F64 = p.max_daily * ready * pull
+    if points_day:
+        out = out * (1.0 + p.points_day_lift)
+    return out
+
+
+def checkout_probability(p: RedemptionModel, ready: F64) -> F64:
     """Probability of paying part of an order with points at checkout."""
     if not p.enabled:
-        return np.zeros(len(balance))
-    out: F64 = p.checkout_share * special.expit(p.steepness * (balance / threshold - 1.0))
+        return np.zeros(len(ready))
+    out: F64 = p.checkout_share * ready
     return out
 
 

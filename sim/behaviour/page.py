@@ -18,7 +18,11 @@ Written from `sim/behaviour/params.py` by `python -m sim.behaviour.page > docs/b
 **Baseline buying** is a buy-till-you-die model: each member's purchase rate and dropout are
 drawn from the BG/NBD distributions (Fader, Hardie & Lee 2005), order values from the
 Gamma-Gamma model. With every mechanism below switched off, the simulated purchase counts
-match the BG/NBD closed form (`tests/test_world.py`).
+match the BG/NBD closed form (`tests/test_world.py`). Dropout follows the member's baseline
+purchases (the days their baseline rate has them buy, on the same random numbers), not the
+extra or missing purchases the loyalty responses make: a promotion that brings extra orders
+does not end lifetimes sooner (nothing in the evidence says it does), and twin runs lose the
+same members on the same days.
 
 Those rates were observed under a programme: the **reference programme** (a scenario's
 `reference_policy`, default: its control group's policy as the file defines it, without
@@ -33,11 +37,13 @@ policy reproduces the baseline and a change of policy moves behaviour through th
 2. **The reward rate acts like a price** (`reward_rate`): value back per unit spent = points
    per unit (purchase rule with the category mix, per-item rules, tier multiplier, daily cap)
    × the perceived value of a point. Against the reference's rate, a constant-elasticity price
-   response; permanent differences persist, a dated campaign's extra wears off as the member's
-   reference adapts.
-3. **Share of wallet with headroom** (`share_of_wallet`): the price factor acts on the odds of
-   buying here rather than elsewhere, so members already buying most of their category here
-   respond little: light and moderate buyers respond more than heavy ones.
+   response to the price cut the rate is felt as (close to the rate itself up to about 20%
+   back, saturating above); permanent differences persist, a dated campaign's extra wears off
+   as the member's reference adapts.
+3. **Share of wallet with headroom** (`share_of_wallet`): the price factor, and every other
+   reason the programme gives to buy (goal, halo, deadline), acts on the odds of buying here
+   rather than elsewhere, so members already buying most of their category here respond
+   little: light and moderate buyers respond more than heavy ones.
 4. **Intertemporal substitution** (`substitution`): a third of the purchases a promotion adds
    are borrowed from the following weeks (a post-promotion dip); an announced campaign also
    delays purchases into its first day (a pre-promotion dip).

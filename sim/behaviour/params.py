@@ -137,10 +137,13 @@ class RewardRate(Mechanism):
     (purchase rule, category mix, tier multiplier, daily cap) times the perceived value of a
     point. Against ``rho0``, the same figure under the reference programme (the one the
     baseline purchase rates were observed under), the purchase rate is multiplied by
-    ``((1 - rho) / (1 - rho0)) ** -elasticity``: a permanent change persists. A dated
-    campaign's extra rate ``d_rho`` enters the same way, ``((1 - rho - d_rho * w) / (1 - rho))
-    ** -elasticity`` with ``w = 2 ** (-days into the promotion / promotion_half_life_days)``:
-    the member's reference adapts to the promotion, so its effect wears off."""
+    ``((1 - f(rho)) / (1 - f(rho0))) ** -elasticity``: a permanent change persists. ``f(rho) =
+    s * (1 - exp(-rho / s))``, ``s`` = ``saturation``, is the price cut the rate is felt as:
+    about ``rho`` for the rates programmes usually pay, flattening for large ones, since
+    consumers discount large discounts and their response saturates. A dated campaign's extra
+    rate ``d_rho`` enters the same way, ``((1 - f(rho + d_rho * w)) / (1 - f(rho))) **
+    -elasticity`` with ``w = 2 ** (-days into the promotion / promotion_half_life_days)``: the
+    member's reference adapts to the promotion, so its effect wears off."""
 
     enabled: bool = True
     elasticity: NonNegFloat = param(
@@ -149,6 +152,13 @@ class RewardRate(Mechanism):
         4.0,
         "Bijmolt, van Heerde & Pieters (2005), JMR 42: mean price elasticity -2.62 over"
         " 1,851 estimates",
+    )
+    saturation: PosFloat = param(
+        1.0,
+        0.5,
+        2.0,
+        "Gupta & Cooper (1992), J. Consumer Research 19: consumers discount promotional"
+        " discounts and the response saturates at large ones; level assumed",
     )
     promotion_half_life_days: PosFloat = param(
         12.0,
@@ -161,7 +171,8 @@ class RewardRate(Mechanism):
 
 class ShareOfWallet(Mechanism):
     """The programme moves the share of a member's category spending that comes here, with
-    headroom: a programme factor ``M`` on the odds of buying here gives the purchase rate
+    headroom: a programme factor ``M`` on the odds of buying here (the price factor times
+    the goal gradient, redemption halo and expiry deadline factors) gives the purchase rate
     factor ``M / (1 - s + s * M)``, ``s`` the member's share of wallet. ``s = lam / (lam +
     kappa)``, ``lam`` the member's purchase rate, ``kappa`` set per segment so that the
     median member's share is ``median_share``: heavy buyers hold most of their category
@@ -261,9 +272,12 @@ class RedemptionModel(Mechanism):
 
 class ExpiryDeadline(Mechanism):
     """Points about to expire act as a deadline. With ``d`` days until the member's earliest
-    points expire, redemption is multiplied by ``1 + redeem_lift * exp(-d / days)`` and the
-    purchase rate of "flexible" members by ``1 + buy_lift * exp(-d / days)``; an expiry
-    reminder adds ``reminder_lift * exp(-days since / 3)`` to the redemption factor."""
+    points expire and ``w = exp(-d / days)``, the stockpiling threshold fades: the readiness
+    to redeem ``L`` (the logistic of :class:`RedemptionModel`) becomes ``L + fade * w * (1 -
+    L)``, since waiting to save up loses its point when the points will be gone; redemption is
+    further multiplied by ``1 + redeem_lift * w`` and the purchase rate of "flexible" members
+    by ``1 + buy_lift * w``; an expiry reminder adds ``reminder_lift * exp(-days since / 3)`` to
+    the redemption factor."""
 
     enabled: bool = True
     redeem_lift: NonNegFloat = param(
@@ -274,6 +288,13 @@ class ExpiryDeadline(Mechanism):
         " expiration date; size assumed",
     )
     days: PosFloat = param(10.0, 3.0, 30.0, "assumed")
+    fade: Share = param(
+        1.0,
+        0.3,
+        1.0,
+        "assumed: the threshold is the value of saving up for a larger reward (Stourm, Bradlow"
+        " & Fader 2015), which points about to expire no longer have",
+    )
     buy_lift: NonNegFloat = param(
         0.2,
         0.0,

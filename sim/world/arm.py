@@ -355,16 +355,21 @@ class ArmWorld:
         value *= pop.order_scale[buyers]
         amounts = np.maximum(np.round(value * MICROS), 1).astype(np.int64)
         incentive = float((incentive_part * value).sum())
-        # dropout after the purchase, lowered by what leaving would forfeit
-        ud = self._u(draws, Purpose.DROP, t, buyers)
+        # BG/NBD's dropout follows a baseline purchase: on a day the member's baseline rate
+        # has them buy (the same uniform), they drop out with probability ``drop``, lowered by
+        # what leaving would forfeit. Loyalty factors that make purchases more or less frequent
+        # leave lifetimes as they were, and twins on common random numbers lose the same
+        # members on the same days.
+        base = cand[u[cand] < p[cand]]
+        ud = self._u(draws, Purpose.DROP, t, base)
         ms = self.state.members
         lost = self.view.lost_value(
-            buyers,
-            ms.acct[buyers, Account.AVAILABLE].astype(np.float64),
-            ms.tier[buyers].astype(np.int64),
+            base,
+            ms.acct[base, Account.AVAILABLE].astype(np.float64),
+            ms.tier[base].astype(np.int64),
         )
-        died = ud < loyalty.dropout(b.switching_cost, pop.drop[buyers], lost)
-        self.alive[buyers[died]] = False
+        died = ud < loyalty.dropout(b.switching_cost, pop.drop[base], lost)
+        self.alive[base[died]] = False
         self._order_events(t, draws, buyers, amounts, blocks)
         return buyers, amounts, incentive, int(died.sum())
 
@@ -391,20 +396,22 @@ class ArmWorld:
             promo[on] = loyalty.promotion_factor(
                 b.reward_rate, rho, rho * (camp_f[on] - 1.0), (t - starts[on]).astype(float)
             )
-        share = pop.wallet_share[m]
-        wallet = loyalty.wallet_factor(b.share_of_wallet, odds * promo, share)
-        promo_part = wallet / loyalty.wallet_factor(b.share_of_wallet, odds, share)
-        total = wallet * loyalty.goal_lift(b.goal_gradient, self._progress(m))
+        # every reason the programme gives to buy here (price, goal, halo, deadline) acts on
+        # the odds of buying here, within the headroom of the member's share of wallet
+        pull = loyalty.goal_lift(b.goal_gradient, self._progress(m))
         halo = b.redemption_halo
         if halo.enabled and halo.lift > 0:
             since = t - self.last_redeem[m]
             recent = np.flatnonzero(since < 40.0 * halo.days)  # exp(-40): nothing left
-            total[recent] *= loyalty.halo_lift(halo, since[recent].astype(float))
+            pull[recent] *= loyalty.halo_lift(halo, since[recent].astype(float))
         ed = b.expiry_deadline
         if ed.enabled and ed.buy_lift > 0 and pop.flexible[m].any():
             flex = m[pop.flexible[m]]
             left = self.view.days_to_expiry(self.cp, self.state, flex, t)
-            total[pop.flexible[m]] *= loyalty.deadline(ed, left, ed.buy_lift)
+            pull[pop.flexible[m]] *= loyalty.deadline(ed, left, ed.buy_lift)
+        share = pop.wallet_share[m]
+        total = loyalty.wallet_factor(b.share_of_wallet, odds * promo * pull, share)
+        promo_part = total / loyalty.wallet_factor(b.share_of_wallet, odds * pull, share)
         sub = b.substitution
         if sub.enabled:
             debt = self._debt(m, t)
@@ -606,31 +613,34 @@ class ArmWorld:
             return
         ms = self.state.members
         bal_all = ms.acct[:k, Account.AVAILABLE]
+        ed = self.b.expiry_deadline
         if f.cash_offset_min is not None and len(buyers):
             bal = bal_all[buyers].astype(np.float64)
             can = bal >= f.cash_offset_min
             u = self._u(draws, Purpose.CHECKOUT, t, buyers)
-            p = loyalty.checkout_probability(rp, bal, self.threshold[buyers])
+            ready = loyalty.readiness(
+                rp, ed.fade, bal, self.threshold[buyers], self._urge(buyers, t)
+            )
+            p = loyalty.checkout_probability(rp, ready)
             go = can & (u < p)
             blocks.append(Block(buyers[go], Kind.CASH_OFFSET, amount=amounts[go]))
         alive = self.alive[:k]
         if len(f.item_points) and f.item_weight.any():
-            ed = self.b.expiry_deadline
             pull = 1.0 + (ed.redeem_lift + ed.reminder_lift if ed.enabled else 0.0)
             day_lift = 1.0 + (rp.points_day_lift if today.points_day else 0.0)
             u = self._u_prefix(draws, Purpose.REDEEM, t, k)
             cheapest_item = float(f.item_points[f.item_weight > 0].min())
             cand = np.flatnonzero((u < rp.max_daily * day_lift * pull) & (bal_all >= cheapest_item))
             bal = bal_all[cand].astype(np.float64)
-            p = loyalty.redeem_probability(rp, bal, self.threshold[cand], today.points_day)
-            maybe = u[cand] < p * pull  # the deadline can raise p by at most ``pull``
-            cand, p = cand[maybe], p[maybe]
+            urge = self._urge(cand, t)
+            push: F64 | float = 1.0
             if ed.enabled:
-                left = self.view.days_to_expiry(self.cp, self.state, cand, t)
                 since = (t - self.reminded_day[cand]).astype(np.float64)
-                p *= loyalty.deadline(ed, left, ed.redeem_lift) + ed.reminder_lift * np.exp(
-                    -since / REMINDER_DAYS
+                push = (
+                    1.0 + ed.redeem_lift * urge + ed.reminder_lift * np.exp(-since / REMINDER_DAYS)
                 )
+            ready = loyalty.readiness(rp, ed.fade, bal, self.threshold[cand], urge)
+            p = loyalty.redeem_probability(rp, ready, today.points_day, push)
             p = np.where(alive[cand], p, p * rp.lapsed)
             who = cand[u[cand] < p]
             if len(who):
@@ -657,6 +667,13 @@ class ArmWorld:
                 extra = self._u(draws, Purpose.BID_SIZE, t, bid) * (held - reserve) * 0.5
                 offer = reserve + extra.astype(np.int64)
                 blocks.append(Block(bid, Kind.BID, quantity=offer, code=lot.astype(np.int64)))
+
+    def _urge(self, m: I64, t: int) -> F64:
+        """How pressing members' ``m`` earliest expiring points are today (0: none expire)."""
+        ed = self.b.expiry_deadline
+        if not ed.enabled:
+            return np.zeros(len(m))
+        return loyalty.urgency(ed, self.view.days_to_expiry(self.cp, self.state, m, t))
 
     def _choose_items(self, today: Today, draws: Draws, who: I64) -> I64:
         """Each redeemer's item: among those affordable, allowed for the tier and in stock, in

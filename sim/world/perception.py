@@ -72,8 +72,11 @@ class Perception:
         self._tier = np.full(n, -1, np.int64)
 
     def _action_speed(self, f: PolicyFacts) -> F64:
-        """Expected points a day from rewarded actions at each member's propensities."""
+        """Expected points a day from rewarded actions at each member's propensities (none
+        when engagement is off: nobody takes those actions)."""
         pop, pts = self.pop, f.action_points
+        if not self.b.engagement.enabled:
+            return np.zeros(len(pop.checkin))
         speed = pop.checkin * f.checkin_points
         for action, rate in (
             ("share", pop.share),
