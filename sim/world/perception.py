@@ -143,11 +143,13 @@ class Perception:
         self.v0[changed] = v0
         self.rho[changed] = rho
         self.rho0[changed] = rho0
-        self.odds[changed] = loyalty.price_factor(self.b.reward_rate, rho, rho0)
-        self.ratio[changed] = np.divide(v, v0, out=np.ones(len(v)), where=v0 > 0)
-        self.promo_cap[changed] = loyalty.promotion_factor(
-            self.b.reward_rate, rho, rho * (self.promo_mult - 1.0), np.zeros(len(rho))
-        )
+        if not self.same:  # under the reference itself, the price factor is exactly 1
+            self.odds[changed] = loyalty.price_factor(self.b.reward_rate, rho, rho0)
+            self.ratio[changed] = np.divide(v, v0, out=np.ones(len(v)), where=v0 > 0)
+        if self.promo_mult > 1.0:  # no campaign pays extra: the cap stays 1
+            self.promo_cap[changed] = loyalty.promotion_factor(
+                self.b.reward_rate, rho, rho * (self.promo_mult - 1.0), np.zeros(len(rho))
+            )
 
     def _view(self, f: PolicyFacts, m: I64, bal: F64, tier: I64, actions: F64) -> tuple[F64, F64]:
         """(perceived value of a point, perceived reward rate) of members ``m``."""
