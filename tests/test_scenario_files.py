@@ -192,9 +192,9 @@ BAD_FIELDS = [
     ),
     (
         "unknown_behaviour_key",
-        "max_daily = 0.03",
-        "max_dayly = 0.03",
-        "behaviour.redemption.max_dayly",
+        "checkout_share = 0.7",
+        "checkout_shares = 0.7",
+        "behaviour.redemption.checkout_shares",
         ["unknown key"],
     ),
     (
