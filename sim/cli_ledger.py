@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from sim.cli_policy import SET_OPTION, load_with_sets
 from sim.ledger import EventIn, Ledger, LedgerError, NewMember, parse_money
-from sim.ledger.requests import event_kind
+from sim.ledger.requests import event_kind, money_text
 from sim.policy import PolicyError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -151,6 +151,11 @@ def _money(value: str | None) -> int:
 
 def _show(out: Any) -> None:
     click.echo(json.dumps(out, default=str, ensure_ascii=False))
+
+
+def _in_currency(out: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """``out`` with the money fields ``keys`` (micros) as exact decimal currency strings."""
+    return {k: money_text(v) if k in keys else v for k, v in out.items()}
 
 
 @click.group()
@@ -303,7 +308,8 @@ def redeem(db: str, member: str, item: str, quantity: int, client_id: str | None
 def quote(db: str, member: str, amount: str, points: int) -> None:
     """What a cash offset would take for an order (nothing is written)."""
     with _errors():
-        _show(Ledger(db).quote_offset(member, _money(amount), points).__dict__)
+        quoted = Ledger(db).quote_offset(member, _money(amount), points)
+        _show(_in_currency(quoted.__dict__, "amount", "value"))
 
 
 @ledger.command()
@@ -382,6 +388,8 @@ def statement(db: str, member: str, first: dt.datetime | None, last: dt.datetime
     """A member's postings with the running available balance."""
     with _errors():
         frame = Ledger(db).statement(member, _day(first), _day(last))
+        for col in ("value", "cost"):  # micros in the database, currency for people
+            frame[col] = [money_text(v) for v in frame[col]]
         click.echo(frame.to_string(index=False) if len(frame) else "no postings")
 
 

@@ -4,14 +4,18 @@ sign-up to redemption, then the simulation's exported log imported through the C
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from sim.cli import main
 from sim.ledger import Ledger
 from sim.ledger import schema as t
+from sim.ledger.requests import MAX_MICROS, money_text, parse_money
 
 ECOM = "policies/ecommerce_super_points.toml"
 
@@ -40,7 +44,8 @@ def test_an_operators_day(db_url: str, tmp_path: Path) -> None:
     _run("record", "checkin", *db, "--member", "bob")
     _run("record", "share", *db, "--member", "bob")
     quote = json.loads(_run("quote", *db, "--member", "ann", "--amount", "50"))
-    assert quote["points"] > 0 and quote["value"] > 0
+    assert quote["points"] > 0 and Decimal(quote["value"]) > 0  # money in currency, not micros
+    assert quote["amount"] == "50"
     paid = json.loads(_run("offset", *db, "--member", "ann", "--amount", "50"))
     assert paid["points"] == -quote["points"]
     _run("freeze", *db, "--member", "bob", "--reason", "fraud check")
@@ -86,3 +91,17 @@ def test_a_simulated_log_imports_through_the_cli(tmp_path: Path) -> None:
 
 def _first_day(log: Path) -> str:
     return log.read_text().splitlines()[1].split(",")[2][:10]
+
+
+@given(st.integers(min_value=0, max_value=MAX_MICROS))
+def test_money_is_shown_in_currency_and_reads_back_exactly(micros: int) -> None:
+    text = money_text(micros)
+    assert parse_money(text) == micros
+    assert "e" not in text.lower() and (text == "0" or not text.endswith("0") or "." not in text)
+
+
+def test_money_text_at_the_edges() -> None:
+    assert money_text(0) == "0"
+    assert money_text(1) == "0.000001"
+    assert money_text(129_900_000) == "129.9"
+    assert money_text(50_000_000) == "50"

@@ -97,6 +97,13 @@ def parse_money(text: str, field: str = "amount", at: str = "") -> int:
     return int(micros)
 
 
+def money_text(micros: int) -> str:
+    """A number of micros as an exact decimal amount of currency (``129900000`` ->
+    ``"129.9"``): the inverse of :func:`parse_money`, for what people and programs read."""
+    text = format(Decimal(int(micros)).scaleb(-6), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def event_kind(kind: str, name: str) -> tuple[str, str]:
     """``(kind, name)`` of an event given as callers name it: an action's own name
     (``share``, ``review`` ...) stands for kind ``action`` of that name."""
