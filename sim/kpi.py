@@ -60,8 +60,12 @@ DAILY: tuple[Column, ...] = (
     Column("new_members", "members", "members who joined today"),
     Column("alive", "members", "members who have not churned (simulation truth)"),
     Column("churned", "members", "members who churned today"),
-    Column("active_members", "members", "members with any action today"),
-    Column("active_30d", "members", "members with any action in the last 30 days"),
+    Column("active_members", "members", "members who bought today"),
+    Column("active_30d", "members", "members who bought in the last 30 days"),
+    Column(
+        "engaged_members", "members", "members with any action today (buying, earning, redeeming)"
+    ),
+    Column("engaged_30d", "members", "members with any action in the last 30 days"),
     Column("orders", "orders", "purchases (one per buyer a day)"),
     Column("gmv", "currency", "purchase amount"),
     Column("incentive_gmv", "currency", "expected part of today's GMV the loyalty responses added"),
@@ -100,7 +104,7 @@ BY_RULE: tuple[Column, ...] = (
 RETENTION_INDEX = ("scenario", "point", "replication", "group", "age_days")
 RETENTION: tuple[Column, ...] = (
     Column("eligible", "members", "members who had been members for at least age_days by the end"),
-    Column("retained", "share", "share of those still active at or after age_days"),
+    Column("retained", "share", "share of those who bought at or after age_days"),
 )
 
 
@@ -141,7 +145,7 @@ SUMMARY: tuple[Headline, ...] = (
     Headline("liability_end", "currency", "outstanding points' value at the end", "lower"),
     Headline("expected_liability_end", "currency", "liability x ultimate redemption rate", "lower"),
     Headline("liability_to_monthly_gmv", "ratio", "liability at the end / mean monthly GMV", ""),
-    Headline("earn_rate", "points", "points issued per active member-day", ""),
+    Headline("earn_rate", "points", "points issued per engaged member-day", ""),
     Headline("burn_rate", "share", "points burned per month / mean outstanding points", ""),
     Headline(
         "redemption_participation", "share", "members who redeemed in the window / members", ""
@@ -150,11 +154,17 @@ SUMMARY: tuple[Headline, ...] = (
     Headline(
         "ultimate_redemption_rate", "share", "burned / (burned + expired), cumulative", "higher"
     ),
-    Headline("active_members_per_day", "members", "mean active members a day", "higher"),
-    Headline("active_days_per_member_month", "days", "active days per member per month", "higher"),
+    Headline("active_members_per_day", "members", "mean members buying a day", "higher"),
+    Headline("active_days_per_member_month", "days", "buying days per member per month", "higher"),
+    Headline(
+        "engaged_days_per_member_month",
+        "days",
+        "days with any action (buying, earning, redeeming) per member per month",
+        "higher",
+    ),
     Headline("repurchase_rate", "share", "buyers in the window who bought again", "higher"),
-    Headline("retention_90", "share", "members still active 90 days after joining", "higher"),
-    Headline("retention_365", "share", "members still active 365 days after joining", "higher"),
+    Headline("retention_90", "share", "members still buying 90 days after joining", "higher"),
+    Headline("retention_365", "share", "members still buying 365 days after joining", "higher"),
     Headline("churned_share", "share", "members churned by the end / members", "lower"),
     Headline("incentive_share", "share", "share of GMV the loyalty responses added", ""),
 )
@@ -168,7 +178,7 @@ EXPERIMENT: tuple[Headline, ...] = (
     Headline("roi", "ratio", "incremental margin / incremental points cost", "higher"),
     Headline("liability_change", "currency", "change in liability at the end", "lower"),
     Headline("retention_change", "share", "change in retention_90", "higher"),
-    Headline("active_change", "members", "change in mean active members a day", "higher"),
+    Headline("active_change", "members", "change in mean members buying a day", "higher"),
     Headline("cost_ratio_change", "share", "change in cost ratio", ""),
 )
 """Treatment-minus-control figures of ``summary.json`` (per replication on common random

@@ -75,6 +75,8 @@ def make_tables(
                     "churned": 0,
                     "active_members": 300 + 10 * r + 20 * k,
                     "active_30d": 600 + 10 * r + 30 * k,
+                    "engaged_members": 500 + 10 * r + 20 * k,
+                    "engaged_30d": 900 + 10 * r + 30 * k,
                     "orders": 40 + r,
                     "gmv": 1000.0 + 200 * r + 10 * (d % 7) + gmv_lift * k,
                     "incentive_gmv": 50.0 + gmv_lift * k,
@@ -149,6 +151,8 @@ def make_tables(
         "churned",
         "active_members",
         "active_30d",
+        "engaged_members",
+        "engaged_30d",
         "orders",
         "checkins",
         "actions",
@@ -239,13 +243,14 @@ def test_window_metrics_by_hand(tables: RunTables, spec: SummarySpec) -> None:
     assert per["ultimate_redemption_rate"] == pytest.approx(urr)
     assert per["expected_liability_end"] == pytest.approx(liability * urr)
     assert per["liability_to_monthly_gmv"] == pytest.approx(liability / (gmv / days * 30))
-    assert per["earn_rate"] == pytest.approx(2010 / 310)
+    assert per["earn_rate"] == pytest.approx(2010 / 510)  # per engaged member-day
     mean_out = 50_000 + 1000 + 100 * 59.5
     assert per["burn_rate"] == pytest.approx(1500 * days / months / mean_out)
     assert per["redemption_participation"] == pytest.approx(201 / 1119)
     assert per["breakage"] == pytest.approx(100 / 2010)
     assert per["active_members_per_day"] == pytest.approx(310)
     assert per["active_days_per_member_month"] == pytest.approx(310 * days / 1059.5 / months)
+    assert per["engaged_days_per_member_month"] == pytest.approx(510 * days / 1059.5 / months)
     assert per["repurchase_rate"] == pytest.approx(310 / 600)
     assert per["retention_90"] == pytest.approx(0.9 - 90 / 400 - 0.01)
     assert math.isnan(per["retention_365"])

@@ -186,8 +186,9 @@ def _activity(ev: pd.DataFrame) -> pd.DataFrame:
     )
     out = frame.groupby(["group", "day"]).sum()
     keys = ["grp", "day"]
-    out["active_members"] = ev.groupby(keys)["member"].nunique().rename_axis(["group", "day"])
+    out["engaged_members"] = ev.groupby(keys)["member"].nunique().rename_axis(["group", "day"])
     out["orders"] = ev[buy].groupby(keys)["member"].nunique().rename_axis(["group", "day"])
+    out["active_members"] = out["orders"]  # members who bought today
     return out.fillna(0)
 
 

@@ -54,6 +54,7 @@ _SUMS = (
     "programme_cost",
     "incentive_gmv",
     "active_members",
+    "engaged_members",
 )
 
 
@@ -134,13 +135,16 @@ def replication_metrics(tables: RunTables, spec: SummarySpec) -> pd.DataFrame:
     out["liability_end"] = last["liability"].astype(float)
     out["expected_liability_end"] = out["liability_end"] * urr
     out["liability_to_monthly_gmv"] = _ratio(out["liability_end"], sums["gmv"] / days * 30.0)
-    out["earn_rate"] = _ratio(sums["points_issued"], sums["active_members"])
+    out["earn_rate"] = _ratio(sums["points_issued"], sums["engaged_members"])
     out["burn_rate"] = _ratio(sums["points_burned"] / months, means["outstanding_points"])
     out["redemption_participation"] = _ratio(runs["redeemers_window"], runs["members"])
     out["breakage"] = _ratio(sums["points_expired"], sums["points_issued"])
     out["ultimate_redemption_rate"] = urr
     out["active_members_per_day"] = means["active_members"].astype(float)
     out["active_days_per_member_month"] = _ratio(sums["active_members"] / months, means["members"])
+    out["engaged_days_per_member_month"] = _ratio(
+        sums["engaged_members"] / months, means["members"]
+    )
     out["repurchase_rate"] = _ratio(runs["repeat_buyers_window"], runs["buyers_window"])
     for age in (90, 365):
         at_age = tables.retention[tables.retention["age_days"] == age]

@@ -228,8 +228,8 @@ def cost_ratio_figure(ctx: Context) -> Figure | None:
 def activity_figure(ctx: Context) -> Figure | None:
     return _side_by_side(
         ctx,
-        ("active_members", "active_30d"),
-        ("Active members per day (any action)", "Members active in the last 30 days"),
+        ("active_members", "engaged_members"),
+        ("Members buying per day", "Members with any action per day (engaged)"),
         ("members", "members"),
     )
 

@@ -51,6 +51,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "active_members_per_day",
             "active_days_per_member_month",
+            "engaged_days_per_member_month",
             "retention_90",
             "retention_365",
             "churned_share",

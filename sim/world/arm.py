@@ -169,6 +169,9 @@ class ArmWorld:
         )
         self.alive = np.ones(n, bool)
         self.last_action = pop.join_day.copy()
+        """Day of each member's latest action of any kind (engagement)."""
+        self.last_buy = np.full(n, NEVER_DAY, np.int64)
+        """Day of each member's latest purchase (activity and retention; joining is not one)."""
         self.last_redeem = np.full(n, NEVER_DAY, np.int64)
         self.reminded_day = np.full(n, NEVER_DAY, np.int64)
         self.debt = np.zeros(n)
@@ -700,6 +703,7 @@ class ArmWorld:
         """Remember who acted and redeemed, and what the day's orders earned (for the refunds
         scheduled on them). Returns the accepted burns (redemptions and donations)."""
         accepted = 0
+        self.last_buy[buyers] = t
         if len(events):
             self.last_action[events.member] = t
             ok = res.status == Status.OK

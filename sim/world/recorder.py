@@ -92,9 +92,12 @@ class Recorder:
         row[_COLS["new_members"]] = out.new_members
         row[_COLS["alive"]] = int(aw.alive[:k].sum())
         row[_COLS["churned"]] = out.churned
-        last = aw.last_action[:k]
+        last = aw.last_buy[:k]
         row[_COLS["active_members"]] = int((last == t).sum())
         row[_COLS["active_30d"]] = int((last > t - 30).sum())
+        acted = aw.last_action[:k]
+        row[_COLS["engaged_members"]] = int((acted == t).sum())
+        row[_COLS["engaged_30d"]] = int((acted > t - 30).sum())
         row[_COLS["redeemers_30d"]] = int((aw.last_redeem[:k] > t - 30).sum())
         row[_COLS["orders"]] = out.orders
         row[_COLS["gmv"]] = out.gmv
@@ -153,14 +156,15 @@ class Recorder:
         return daily, by_rule, retention, runs
 
     def _retention(self) -> pd.DataFrame:
-        """Share of members still active at or after each age, ages counted from joining (or
-        from the first simulated day for members who joined before it)."""
+        """Share of members still buying at or after each age (a purchase on or after the day
+        they reach it), ages counted from joining (or from the first simulated day for members
+        who joined before it)."""
         aw = self.aw
         end = self.window_start + self.days - 1
         k = aw.joined
         ref = np.maximum(aw.pop.join_day[:k], self.first_day)
         age = end - ref
-        span = np.maximum(aw.last_action[:k] - ref, 0)
+        span = np.maximum(aw.last_buy[:k] - ref, 0)
         rows = []
         for a in RETENTION_AGES:
             eligible = int((age >= a).sum())
