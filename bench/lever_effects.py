@@ -46,7 +46,7 @@ def main() -> None:
                 treatment=change,
                 size=args.members,
                 replications=args.replications,
-                name=name,
+                name=name.replace(".", "_"),
             )
             m = run_twin(path)
             fig = {"gmv": relative_effect(m, "gmv"), "orders": relative_effect(m, "orders")}
