@@ -143,6 +143,7 @@ SUMMARY: tuple[Headline, ...] = (
     Headline("programme_cost", "currency", "points cost plus per-point costs", "lower"),
     Headline("cost_ratio", "share", "points cost / GMV (healthy 1-3%)", ""),
     Headline("liability_end", "currency", "outstanding points' value at the end", "lower"),
+    Headline("outstanding_points_end", "points", "points outstanding at the end", ""),
     Headline("expected_liability_end", "currency", "liability x ultimate redemption rate", "lower"),
     Headline("liability_to_monthly_gmv", "ratio", "liability at the end / mean monthly GMV", ""),
     Headline("earn_rate", "points", "points issued per engaged member-day", ""),
@@ -174,8 +175,27 @@ SUMMARY: tuple[Headline, ...] = (
 EXPERIMENT: tuple[Headline, ...] = (
     Headline("incremental_gmv", "currency", "treatment minus control GMV", "higher"),
     Headline("incremental_margin", "currency", "incremental GMV x margin rate", "higher"),
+    Headline("margin_rate", "share", "the treatment policy's gross margin rate", ""),
     Headline("incremental_points_cost", "currency", "treatment minus control points cost", "lower"),
-    Headline("roi", "ratio", "incremental margin / incremental points cost", "higher"),
+    Headline(
+        "outstanding_points_cost",
+        "currency",
+        "expected cost of the extra points still outstanding at the end: extra points x the"
+        " redemption rate x cash cost per redeemed point",
+        "lower",
+    ),
+    Headline(
+        "roi",
+        "ratio",
+        "incremental margin / (incremental points cost + outstanding_points_cost); break-even 1",
+        "higher",
+    ),
+    Headline(
+        "roi_redeemed_only",
+        "ratio",
+        "incremental margin / incremental points cost (the window's redemptions only)",
+        "higher",
+    ),
     Headline("liability_change", "currency", "change in liability at the end", "lower"),
     Headline("retention_change", "share", "change in retention_90", "higher"),
     Headline("active_change", "members", "change in mean members buying a day", "higher"),

@@ -299,6 +299,36 @@ def test_roi_is_none_when_the_cost_difference_is_zero() -> None:
     json.loads(summary.to_json())
 
 
+def test_roi_counts_the_extra_points_left_outstanding_at_their_expected_cost() -> None:
+    """By hand: the treatment ends with 2,000 more points outstanding than the control. Its
+    cash cost per redeemed point is (25 + r) x 120 / (1,500 x 120) in replication r, and it
+    expects to redeem 1,500 / (1,500 + 120) of its points (burned / (burned + expired) a day),
+    so those points are expected to cost 2,000 x (25 + r) / 1,620. ROI = margin 1,800 / (points
+    cost 600 + that); without them (redemptions in the window only) it is 1,800 / 600 = 3."""
+    tables = make_tables()
+    daily = tables.daily
+    last = (daily["group"] == "treatment") & (daily["day"] == daily["day"].max())
+    daily.loc[last, "outstanding_points"] += 2000
+    summary = summarise(tables, make_spec())
+    expected_cost = [2000 * (25 + r) / 1620 for r in range(3)]
+    roi = [1800 / (600 + c) for c in expected_cost]
+    assert summary.effect("treatment", "outstanding_points_cost").mean == pytest.approx(
+        np.mean(expected_cost)
+    )
+    assert summary.effect("treatment", "roi").mean == pytest.approx(np.mean(roi))
+    assert summary.effect("treatment", "roi_redeemed_only").mean == pytest.approx(3.0)
+    assert summary.effect("treatment", "margin_rate").mean == pytest.approx(0.3)
+    assert np.mean(roi) == pytest.approx(2.8477, abs=1e-4)  # the figure a reader checks
+    assert "at a 30% margin; break-even is 1" in summary.headline
+
+
+def test_roi_with_nothing_left_outstanding_is_the_redeemed_only_roi(tables: RunTables) -> None:
+    summary = summarise(tables, make_spec())
+    assert summary.effect("treatment", "outstanding_points_cost").mean == pytest.approx(0.0)
+    assert summary.effect("treatment", "roi").mean == pytest.approx(3.0)
+    assert summary.effect("treatment", "roi_redeemed_only").mean == pytest.approx(3.0)
+
+
 def test_status_against_bands(tables: RunTables) -> None:
     bands: dict[str, tuple[float | None, float | None]] = {
         "cost_ratio": (0.01, 0.03),

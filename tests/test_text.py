@@ -32,7 +32,7 @@ def test_a_rounded_zero_has_no_sign(signed: bool) -> None:
 
 def test_label() -> None:
     assert label("cost_ratio") == "Cost ratio"
-    assert label("roi") == "ROI"
+    assert label("roi") == "ROI (with outstanding points)"
     assert label("vs_control_gmv") == "GMV against the control"
     assert label("tier_gold_share") == "Members in tier gold"
     assert label("some_new_metric") == "Some new metric"

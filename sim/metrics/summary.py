@@ -133,6 +133,7 @@ def replication_metrics(tables: RunTables, spec: SummarySpec) -> pd.DataFrame:
     out["cost_ratio"] = _ratio(sums["points_cost"], sums["gmv"])
     urr = _ratio(sums["points_burned"], sums["points_burned"] + sums["points_expired"])
     out["liability_end"] = last["liability"].astype(float)
+    out["outstanding_points_end"] = last["outstanding_points"].astype(float)
     out["expected_liability_end"] = out["liability_end"] * urr
     out["liability_to_monthly_gmv"] = _ratio(out["liability_end"], sums["gmv"] / days * 30.0)
     out["earn_rate"] = _ratio(sums["points_issued"], sums["engaged_members"])
@@ -163,7 +164,13 @@ def experiment_metrics(
 ) -> pd.DataFrame:
     """Treatment minus control per replication (replications present in both groups), from
     :func:`replication_metrics`: the :data:`EXPERIMENT` metrics, and the difference of every
-    headline metric under its own name. The margin rate is the treatment's policy's."""
+    headline metric under its own name. The margin rate is the treatment's policy's.
+
+    ROI counts what the treatment leaves behind: the extra points still outstanding at the end
+    cost their cash cost per redeemed point (the treatment's points cost / points burned) times
+    the share expected to be redeemed (the treatment's ultimate redemption rate, burned /
+    (burned + expired); 1 where nothing expired, so an upper bound on that cost for a programme
+    whose points do not expire within the window)."""
     t = per_rep.xs(treatment, level="group")
     c = per_rep.xs(control, level="group")
     reps = t.index.intersection(c.index)
@@ -172,8 +179,15 @@ def experiment_metrics(
     out = pd.DataFrame(index=reps)
     out["incremental_gmv"] = diff["gmv"]
     out["incremental_margin"] = diff["gmv"] * t["margin_rate"]
+    out["margin_rate"] = t["margin_rate"]
     out["incremental_points_cost"] = diff["points_cost"]
-    out["roi"] = _ratio(out["incremental_margin"], out["incremental_points_cost"])
+    per_point = _ratio(t["points_cost"], t["points_burned"]).fillna(0.0)
+    redeemed = t["ultimate_redemption_rate"].fillna(1.0)
+    out["outstanding_points_cost"] = diff["outstanding_points_end"] * per_point * redeemed
+    out["roi"] = _ratio(
+        out["incremental_margin"], out["incremental_points_cost"] + out["outstanding_points_cost"]
+    )
+    out["roi_redeemed_only"] = _ratio(out["incremental_margin"], out["incremental_points_cost"])
     out["liability_change"] = diff["liability_end"]
     out["retention_change"] = diff["retention_90"]
     out["active_change"] = diff["active_members_per_day"]
@@ -316,10 +330,14 @@ def headline(summary: Summary) -> str:
         for group, res in summary.experiment.items():
             m = res.metrics
             roi = m["roi"]
+            rate = m["margin_rate"].mean if "margin_rate" in m else None
             roi_text = (
                 "ROI not defined (no change in points cost)"
                 if roi.mean is None
                 else _level_phrase("ROI", roi, "ratio", cur)
+                + " counting the extra points still outstanding at their expected cost"
+                + ("" if rate is None else f", at a {rate:.0%} margin")
+                + "; break-even is 1"
             )
             out.append(
                 f"Over {days:,} days, {group!r} against {res.vs!r}: "

@@ -32,7 +32,15 @@ __all__ = ["Cell", "generated_text", "render_page", "render_report", "write_repo
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Sales", ("gmv", "orders", "incentive_share", "repurchase_rate")),
     ("Cost", ("points_cost", "programme_cost", "cost_ratio")),
-    ("Liability", ("liability_end", "expected_liability_end", "liability_to_monthly_gmv")),
+    (
+        "Liability",
+        (
+            "liability_end",
+            "outstanding_points_end",
+            "expected_liability_end",
+            "liability_to_monthly_gmv",
+        ),
+    ),
     (
         "Points flow",
         (
@@ -210,6 +218,10 @@ def _kpi_table(summary: Summary) -> Table:
     return Table(tuple(head), tuple(out))
 
 
+LEVELS = ("roi", "roi_redeemed_only", "margin_rate")
+"""Experiment figures that are levels, not differences (shown without a sign)."""
+
+
 def _effect_table(summary: Summary) -> Table | None:
     if not summary.experiment:
         return None
@@ -221,7 +233,7 @@ def _effect_table(summary: Summary) -> Table | None:
             label=label(name),
             text=meta.text,
             diffs=tuple(
-                _diff_cell(res.metrics.get(name), cur, signed=name != "roi") for res in results
+                _diff_cell(res.metrics.get(name), cur, signed=name not in LEVELS) for res in results
             ),
         )
         for name, meta in results[0].metrics.items()
