@@ -320,6 +320,10 @@ def test_roi_counts_the_extra_points_left_outstanding_at_their_expected_cost() -
     assert summary.effect("treatment", "margin_rate").mean == pytest.approx(0.3)
     assert np.mean(roi) == pytest.approx(2.8477, abs=1e-4)  # the figure a reader checks
     assert "at a 30% margin; break-even is 1" in summary.headline
+    assert summary.experiment is not None
+    verdict = summary.experiment["treatment"].verdict
+    assert verdict is not None and verdict.outcome == "pays"
+    assert summary.headline.startswith("It pays for itself: ROI 2.85 (95% CI")
 
 
 def test_roi_with_nothing_left_outstanding_is_the_redeemed_only_roi(tables: RunTables) -> None:

@@ -76,6 +76,18 @@ class Metric(Stat):
         return judge(self.mean, self.ci_low, self.ci_high, self.band)
 
 
+class Verdict(_Model):
+    """Whether the treatment pays for itself: ROI (with outstanding points) against
+    break-even 1, judged with its 95% interval."""
+
+    outcome: Literal["pays", "does_not_pay", "cannot_tell"]
+    text: str
+    """The answer in words, with the figure and its interval."""
+    replications_needed: int | None = None
+    """With ``cannot_tell``: about how many replications would decide (None: one replication
+    gives no interval to extrapolate, or ROI sits at break-even)."""
+
+
 class Comparison(_Model):
     """A treatment against the control, per replication on common random numbers."""
 
@@ -85,6 +97,8 @@ class Comparison(_Model):
     """The experiment figures (``incremental_gmv``, ``roi`` ...)."""
     differences: dict[str, Stat]
     """Treatment minus control of every headline metric."""
+    verdict: Verdict | None = None
+    """Does it pay for itself (None: ROI undefined, no change in points cost)."""
 
 
 class Window(_Model):

@@ -31,6 +31,7 @@ from sim.metrics.schema import (
     RunTables,
     SummarySpec,
 )
+from sim.metrics.verdict import roi_verdict
 from sim.text import format_value
 
 __all__ = [
@@ -250,12 +251,14 @@ def summarise(tables: RunTables, spec: SummarySpec) -> Summary:
         experiment = {}
         for group in treatments:
             diff = experiment_metrics(per_rep, group, control)
+            figures = {m.name: _stat(diff[m.name], m) for m in EXPERIMENT}
             experiment[group] = Comparison(
                 vs=control,
-                metrics={m.name: _stat(diff[m.name], m) for m in EXPERIMENT},
+                metrics=figures,
                 differences={
                     m.name: _stat(diff[f"diff_{m.name}"], m) for m in headline_metrics(spec)
                 },
+                verdict=roi_verdict(figures["roi"]),
             )
 
     days = pd.DatetimeIndex(tables.daily["day"].unique())
@@ -339,6 +342,8 @@ def headline(summary: Summary) -> str:
                 + ("" if rate is None else f", at a {rate:.0%} margin")
                 + "; break-even is 1"
             )
+            if res.verdict is not None:
+                out.append(f"{res.verdict.text}.")
             out.append(
                 f"Over {days:,} days, {group!r} against {res.vs!r}: "
                 f"{_diff_phrase('GMV', m['incremental_gmv'], 'currency', cur)}, "
