@@ -108,6 +108,12 @@ def fail(message: str) -> NoReturn:
     "members (<stem>.members.<suffix>), for the ledger to replay.",
 )
 @click.option("--no-report", is_flag=True, help="Skip report.html (tables and summary only).")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 when a health band is breached, for the window or in any month (outputs are "
+    "written all the same); straddling an edge is a warning.",
+)
 def run(
     scenario: Path | None,
     members: int | None,
@@ -121,6 +127,7 @@ def run(
     scheduler: str | None,
     export_events: Path | None,
     no_report: bool,
+    strict: bool,
 ) -> None:
     """Simulate SCENARIO (default: scenarios/double_points.toml) and write OUT/metrics.parquet,
     OUT/summary.json and OUT/report.html. Every input and output is checked before anything
@@ -193,3 +200,11 @@ def run(
         f"({result.member_days / seconds / 1e6:.2f} M member-days/s, {where.describe()}) "
         f"-> {target}"
     )
+    if strict:
+        breaches, warnings = summary.band_problems()
+        for line in warnings:
+            click.echo(f"warning: {line}", err=True)
+        for line in breaches:
+            click.echo(f"error: health band breached: {line}", err=True)
+        if breaches:
+            raise SystemExit(1)

@@ -28,6 +28,8 @@ from sim.policy.load import PolicyError, parse_override
 from sim.scenario import ScenarioError
 
 SOME_FAILED = 3
+NO_FEASIBLE_POINT = 1
+"""Exit code when no point keeps the constraints (the answer says which constraint binds)."""
 """Exit code when the sweep finished but some runs failed (1: bad input, nothing ran)."""
 
 
@@ -211,3 +213,6 @@ def sweep(
             err=True,
         )
         raise SystemExit(SOME_FAILED)
+    if analysis.best is not None and analysis.best.point is None:
+        click.echo(f"error: {analysis.best.answer}", err=True)
+        raise SystemExit(NO_FEASIBLE_POINT)

@@ -483,3 +483,41 @@ def test_the_shipped_json_schema_is_current() -> None:
     assert shipped.read_text(encoding="utf-8") == Summary.json_schema_text(), (
         "docs/summary.schema.json is stale: write Summary.json_schema_text() to it"
     )
+
+
+def test_a_band_inside_for_the_window_but_breached_in_a_month_names_the_month() -> None:
+    """Constructed: points cost 20 + r a day (about 2% of GMV) from January to March and 5% of
+    GMV in April, while the four months together stay at 2.4-2.7%, inside a 1-3% band: the
+    window's verdict is inside, April is named outside."""
+    tables = make_tables(groups=("control",))
+    daily = tables.daily
+    april = daily["day"] >= "2026-04-01"
+    daily.loc[april, "points_cost"] = 0.05 * daily.loc[april, "gmv"]
+    summary = summarise(tables, make_spec(groups=("control",), control=None))
+    ratio = summary.metric("control", "cost_ratio")
+    assert ratio.status == "inside"
+    assert [m.month for m in ratio.months] == ["2026-01", "2026-02", "2026-03", "2026-04"]
+    assert [m.status for m in ratio.months] == ["inside", "inside", "inside", "outside"]
+    assert ratio.months[-1].mean == pytest.approx(0.05)
+    assert ratio.months[0].mean == pytest.approx(
+        np.mean(
+            [
+                (20 + r) * 31 / sum(1000 + 200 * r + 10 * (d % 7) for d in range(31))
+                for r in range(3)
+            ]
+        )
+    )
+    assert ratio.months[-1].side == "high"
+    assert ratio.months_text() == "above its band in 2026-04"
+    assert "(month by month: above its band in 2026-04)" in summary.headline
+    json.loads(summary.to_json())
+
+
+def test_a_metric_without_a_band_or_not_window_additive_has_no_months(
+    tables: RunTables,
+) -> None:
+    spec = make_spec(bands={"cost_ratio": (0.01, 0.03), "retention_90": (0.5, None)})
+    summary = summarise(tables, spec)
+    assert len(summary.metric("control", "cost_ratio").months) == 4
+    assert summary.metric("control", "retention_90").months == []  # not from the daily table
+    assert summary.metric("control", "gmv").months == []  # no band

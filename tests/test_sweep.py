@@ -359,3 +359,20 @@ def test_restart_runs_everything_again(tmp_path: Path) -> None:
     after = {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.parquet")}
     assert before.keys() == after.keys()
     assert all(after[name] != before[name] for name in before)
+
+
+def test_a_sweep_where_no_point_keeps_the_constraints_exits_1_naming_the_binding_one(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    result = sweep(
+        write_scenario(tmp_path), "--out", out, "--workers", "2", "--no-report",
+        "--subject-to", "cost_ratio<=0.000001",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "error: No point keeps cost_ratio <= 1e-06: cost_ratio <= 1e-06 holds at no point" in (
+        result.output
+    )
+    assert "(closest: point" in result.output
+    summary = json.loads((out / "sweep.json").read_text())  # the analysis is written all the same
+    assert summary["best"]["point"] is None

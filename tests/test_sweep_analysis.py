@@ -133,11 +133,20 @@ def test_the_best_point_keeps_the_constraint_and_warns_when_its_ci_straddles_it(
     assert "75.0% (95% CI 74.0% to 76.0%)" in best.text
 
 
-def test_no_feasible_point_is_said_plainly() -> None:
-    points = _points([(0, 0.7, 0.6, 0.8, 0.05, 0.04, 0.06)])
+def test_no_feasible_point_is_said_plainly_with_the_constraint_that_binds() -> None:
+    points = _points([(0, 0.85, 0.8, 0.9, 0.05, 0.04, 0.06), (1, 0.75, 0.7, 0.8, 0.04, 0.03, 0.05)])
     best = best_point(
         points, ("retention_365", "max"), [parse_constraint("cost_ratio<=0.03")], UNITS
     )
-    assert best.point is None and best.text == "No point keeps cost_ratio <= 0.03."
+    assert best.point is None
+    assert best.text == (
+        "No point keeps cost_ratio <= 0.03: cost_ratio <= 0.03 holds at no point (closest:"
+        " point 1, p1, 4.00%)."
+    )
+    both = [parse_constraint("cost_ratio<=0.045"), parse_constraint("retention_365>=0.8")]
+    best = best_point(points, ("retention_365", "max"), both, UNITS)
+    assert best.point is None
+    assert "cost_ratio <= 0.045 holds at 1 of 2 point(s)" in best.text
+    assert "retention_365 >= 0.8 holds at 1 of 2 point(s)" in best.text  # jointly, neither
     best = best_point(points, ("cost_ratio", "min"), [], UNITS)
-    assert best.point == 0 and best.text.startswith("Least cost_ratio: point 0")
+    assert best.point == 1 and best.text.startswith("Least cost_ratio: point 1")

@@ -61,6 +61,18 @@ class Stat(_Model):
         return self.ci_low is not None and self.ci_high is not None
 
 
+class MonthHealth(_Model):
+    """A banded metric over one calendar month of the window, judged against its band."""
+
+    month: str
+    """``YYYY-MM``."""
+    mean: float | None
+    ci_low: float | None
+    ci_high: float | None
+    status: Status | None
+    side: Literal["low", "high"] | None = None
+
+
 class Metric(Stat):
     """A headline metric of one group, with its health band and verdict where it has one."""
 
@@ -70,6 +82,27 @@ class Metric(Stat):
     side: Literal["low", "high"] | None = None
     certain: bool | None = None
     """False when the verdict rests on the mean alone (one replication)."""
+    months: list[MonthHealth] = []
+    """A banded metric month by month (window-additive metrics only), so that a year inside
+    its band that runs outside it for some months says so."""
+
+    def months_not_inside(self) -> list[MonthHealth]:
+        """The months whose interval is not inside the band (outside or straddling)."""
+        return [m for m in self.months if m.status not in (None, "inside")]
+
+    def months_text(self) -> str:
+        """The months off the band in words (``above its band in 2026-09, 2026-10; its CI
+        straddles an edge in 2026-08``), "" when every month is inside."""
+        where = {"low": "below", "high": "above"}
+        parts = []
+        for side in ("high", "low"):
+            out = [m.month for m in self.months if m.status == "outside" and m.side == side]
+            if out:
+                parts.append(f"{where[side]} its band in {', '.join(out)}")
+        edge = [m.month for m in self.months if m.status == "straddling"]
+        if edge:
+            parts.append(f"its CI straddles an edge in {', '.join(edge)}")
+        return "; ".join(parts)
 
     def health(self) -> Health | None:
         """The verdict as :class:`sim.health.Health` (None: no band or no mean)."""
@@ -145,6 +178,31 @@ class Summary(_Model):
             return by_name[name]
         except KeyError:
             raise KeyError(f"no metric {name!r} (metrics: {sorted(by_name)})") from None
+
+    def band_problems(self) -> tuple[list[str], list[str]]:
+        """(breaches, warnings) of every banded metric in words: a breach is a metric outside
+        its band for the window or in a month; a warning, one whose interval straddles an
+        edge."""
+        breaches: list[str] = []
+        warnings: list[str] = []
+        for group, by_name in self.metrics.items():
+            for name, metric in by_name.items():
+                health = metric.health()
+                if health is None:
+                    continue
+                where = f"{name} of {group!r}"
+                if health.status == "outside":
+                    breaches.append(f"{where}: {health.text()} over the window")
+                elif health.status == "straddling":
+                    warnings.append(f"{where}: {health.text()} over the window")
+                side = {"low": "below", "high": "above"}
+                out = [m for m in metric.months if m.status == "outside"]
+                for m in out:
+                    breaches.append(f"{where}: {side[m.side or 'high']} its band in {m.month}")
+                edge = [m.month for m in metric.months if m.status == "straddling"]
+                if edge:
+                    warnings.append(f"{where}: its CI straddles an edge in {', '.join(edge)}")
+        return breaches, warnings
 
     def effect(self, group: str, name: str) -> Stat:
         """A treatment's experiment figure (``roi``, ``incremental_gmv`` ...)."""

@@ -19,7 +19,15 @@ import pandas as pd
 from scipy import stats
 
 from sim.health import Band, judge
-from sim.metrics.results import Comparison, Metric, PolicyRef, Stat, Summary, Window
+from sim.metrics.results import (
+    Comparison,
+    Metric,
+    MonthHealth,
+    PolicyRef,
+    Stat,
+    Summary,
+    Window,
+)
 from sim.metrics.schema import (
     DAILY,
     EXPERIMENT,
@@ -233,15 +241,84 @@ def _metric(values: pd.Series, metric: Headline, band: Band | None) -> Metric:
     )
 
 
+MONTHLY = frozenset(
+    {
+        "gmv",
+        "orders",
+        "points_issued",
+        "points_burned",
+        "points_expired",
+        "points_cost",
+        "programme_cost",
+        "cost_ratio",
+        "liability_end",
+        "outstanding_points_end",
+        "liability_to_monthly_gmv",
+        "earn_rate",
+        "burn_rate",
+        "breakage",
+        "active_members_per_day",
+        "active_days_per_member_month",
+        "engaged_days_per_member_month",
+        "incentive_share",
+    }
+)
+"""Headline metrics computed from the daily table alone, which can be judged month by month."""
+
+
+MIN_MONTH_DAYS = 14
+"""A partial month is judged on its own only with at least this many days in the window."""
+
+
+def monthly_health(tables: RunTables, spec: SummarySpec) -> dict[str, dict[str, list[MonthHealth]]]:
+    """Group -> banded metric -> its figure and verdict in each calendar month of the window
+    (a partial first or last month over its days in the window, when it has at least
+    :data:`MIN_MONTH_DAYS` of them: fewer would be noise)."""
+    banded = [name for name in spec.bands if name in MONTHLY]
+    out: dict[str, dict[str, list[MonthHealth]]] = {
+        g: {name: [] for name in banded} for g in spec.groups
+    }
+    if not banded:
+        return out
+    daily = tables.daily
+    for period, rows in daily.groupby(daily["day"].dt.to_period("M"), sort=True):
+        n_days = int(rows["day"].nunique())
+        if n_days < MIN_MONTH_DAYS:
+            continue
+        runs = tables.runs.assign(window_days=n_days)
+        month = RunTables(rows, tables.by_rule, tables.retention, runs)
+        per_rep = replication_metrics(month, spec)
+        for group in spec.groups:
+            reps = per_rep.xs(group, level="group")
+            for name in banded:
+                st = t_interval(reps[name].to_numpy(dtype=float))
+                health = judge(st["mean"], st["ci_low"], st["ci_high"], spec.bands[name])
+                out[group][name].append(
+                    MonthHealth(
+                        month=str(period),
+                        mean=st["mean"],
+                        ci_low=st["ci_low"],
+                        ci_high=st["ci_high"],
+                        status=None if health is None else health.status,
+                        side=None if health is None else health.side,
+                    )
+                )
+    return out
+
+
 def summarise(tables: RunTables, spec: SummarySpec) -> Summary:
     """The summary of one scenario and sweep point (see the module docstring). An undefined
     figure (a ratio over zero, an interval from one replication) is ``None``."""
     per_rep = replication_metrics(tables, spec)
+    by_month = monthly_health(tables, spec)
     metrics: dict[str, dict[str, Metric]] = {}
     for group in spec.groups:
         rows = per_rep.xs(group, level="group")
         metrics[group] = {
-            m.name: _metric(rows[m.name], m, spec.bands.get(m.name)) for m in headline_metrics(spec)
+            m.name: _metric(rows[m.name], m, spec.bands.get(m.name)).model_copy(
+                update={"months": by_month[group].get(m.name, [])}
+            )
+            for m in headline_metrics(spec)
         }
 
     experiment: dict[str, Comparison] | None = None
@@ -360,6 +437,8 @@ def headline(summary: Summary) -> str:
             ratio = lm["cost_ratio"]
             verdict = ratio.health()
             where = f", {verdict.text()}" if verdict is not None else ""
+            off_band = ratio.months_text()
+            where += f" (month by month: {off_band})" if off_band else ""
             liab = lm["liability_to_monthly_gmv"].mean
             months = "" if liab is None else f", {liab:,.2g} months of GMV"
             out.append(

@@ -155,6 +155,10 @@ def _value_cell(metric: Metric | None, cur: str) -> Cell | None:
     if metric is None:
         return None
     cls, tag = _TAGS.get((metric.status, metric.side), ("", ""))
+    off_band = metric.months_text()
+    if off_band:  # inside for the window is not inside every month
+        tag = f"{tag}; {off_band}" if tag else off_band
+        cls = "edge" if cls == "ok" else cls
     return Cell(
         value=format_value(metric.mean, metric.unit, cur),
         ci=ci_text(metric.ci_low, metric.ci_high, metric.unit, cur),

@@ -187,6 +187,31 @@ def _feasible(points: pd.DataFrame, constraints: Sequence[Constraint]) -> pd.Ser
     return ok
 
 
+def _binding(
+    points: pd.DataFrame, constraints: Sequence[Constraint], units: dict[str, str], currency: str
+) -> str:
+    """Which constraints bind, in words: how many points keep each on its own, and for one
+    that none keeps, the point that comes closest."""
+    parts = []
+    for c in constraints:
+        values = points[c.metric].astype(float)
+        kept = int(_feasible(points, [c]).sum())
+        if kept:
+            parts.append(f"{c} holds at {kept} of {len(points)} point(s)")
+            continue
+        finite = values[np.isfinite(values)]
+        if finite.empty:
+            parts.append(f"{c} holds at no point (no value)")
+            continue
+        best = finite.idxmin() if c.op in ("<=", "<") else finite.idxmax()
+        row = points.loc[best]
+        parts.append(
+            f"{c} holds at no point (closest: point {int(row['point'])}, {row['label']}, "
+            f"{_fmt(float(row[c.metric]), units, c.metric, currency)})"
+        )
+    return "; ".join(parts)
+
+
 def best_point(
     points: pd.DataFrame,
     objective: tuple[str, str],
@@ -207,7 +232,8 @@ def best_point(
             f"No point has a value of {metric} (see the runs' errors, or a horizon too short "
             "for the metric)"
             if measured.empty
-            else f"No point keeps {', '.join(map(str, constraints))}"
+            else f"No point keeps {', '.join(map(str, constraints))}: "
+            + _binding(measured, constraints, units, currency)
         )
         text += "."
         return Best(None, "", metric, direction, None, None, None, (), None, (), text, text)
