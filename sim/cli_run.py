@@ -109,6 +109,12 @@ def fail(message: str) -> NoReturn:
 )
 @click.option("--no-report", is_flag=True, help="Skip report.html (tables and summary only).")
 @click.option(
+    "--no-programme",
+    is_flag=True,
+    help="Add a group with nothing to earn or burn on the same members and random numbers "
+    "([experiment] no_programme = true): the summary shows the programme's own effect.",
+)
+@click.option(
     "--strict",
     is_flag=True,
     help="Exit 1 when a health band is breached, for the window or in any month (outputs are "
@@ -127,6 +133,7 @@ def run(
     scheduler: str | None,
     export_events: Path | None,
     no_report: bool,
+    no_programme: bool,
     strict: bool,
 ) -> None:
     """Simulate SCENARIO (default: scenarios/double_points.toml) and write OUT/metrics.parquet,
@@ -149,6 +156,7 @@ def run(
             days=days,
             replications=replications,
             seed=seed,
+            no_programme=no_programme,
         )
     except ScenarioError as err:
         for problem in err.problems:

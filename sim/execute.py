@@ -37,6 +37,7 @@ from sim.metrics.schema import RunTables, SummarySpec
 from sim.metrics.summary import replication_metrics
 from sim.policy.load import content_hash
 from sim.scenario import Scenario
+from sim.scenario.model import NO_PROGRAMME
 from sim.world import simulate
 
 __all__ = [
@@ -131,6 +132,7 @@ def summary_spec(sc: Scenario) -> SummarySpec:
             for a in sc.arms
         },
         assumptions=assumption_notes(sc),
+        no_programme=NO_PROGRAMME if any(a.group == NO_PROGRAMME for a in sc.arms) else None,
     )
 
 

@@ -68,7 +68,13 @@ DAILY: tuple[Column, ...] = (
     Column("engaged_30d", "members", "members with any action in the last 30 days"),
     Column("orders", "orders", "purchases (one per buyer a day)"),
     Column("gmv", "currency", "purchase amount"),
-    Column("incentive_gmv", "currency", "expected part of today's GMV the loyalty responses added"),
+    Column(
+        "incentive_gmv",
+        "currency",
+        "expected part of today's purchases the loyalty factors brought, member by member (a"
+        " diagnostic: it misses lifetimes and dropout; the programme's effect is the"
+        " difference against a no-programme group, --no-programme)",
+    ),
     Column("checkins", "events", "check-ins"),
     Column("actions", "events", "shares, reviews, logins, courses, surveys, profiles"),
     Column("redemptions", "events", "accepted burn events (catalogue, cash offset, lottery ...)"),
@@ -167,7 +173,6 @@ SUMMARY: tuple[Headline, ...] = (
     Headline("retention_90", "share", "members still buying 90 days after joining", "higher"),
     Headline("retention_365", "share", "members still buying 365 days after joining", "higher"),
     Headline("churned_share", "share", "members churned by the end / members", "lower"),
-    Headline("incentive_share", "share", "share of GMV the loyalty responses added", ""),
 )
 """Headline metrics of ``summary.json`` (per group: mean and 95% CI over replications), besides
 ``tier_<name>_share`` (share of members in each tier at the end)."""

@@ -25,7 +25,6 @@ __all__ = [
 LABELS: Mapping[str, str] = {
     "gmv": "GMV",
     "orders": "Orders",
-    "incentive_share": "GMV from loyalty responses",
     "repurchase_rate": "Repurchase rate",
     "points_cost": "Points cost",
     "programme_cost": "Programme cost",

@@ -293,7 +293,7 @@ BAD_FIELDS = [
         "[health]",
         "[experiment]\ngroups = {}\n\n[health]",
         "experiment.groups",
-        ["at least 1"],
+        ["give at least one group (or no_programme = true)"],
     ),
     (
         "experiment_unknown_design",

@@ -163,6 +163,9 @@ class Summary(_Model):
     """Group -> metric name -> figure."""
     experiment: dict[str, Comparison] | None
     """Treatment group -> its comparison with the control (None: no experiment)."""
+    programme_effect: dict[str, Comparison] | None = None
+    """Group -> its programme against the no-programme group (the same members with nothing
+    to earn or burn): the programme's own effect (None: no such group)."""
     assumptions: list[str] = []
     """Assumptions the figures rest on that a reader must be told, in words (e.g. the
     reference programme behaviour is measured against, a win-back rate)."""

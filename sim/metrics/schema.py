@@ -61,5 +61,8 @@ class SummarySpec:
     currency: str
     policies: dict[str, dict[str, str]]
     """Per group: ``name``, ``file`` and ``content_hash`` of the policy it ran."""
+    no_programme: str | None = None
+    """The group with nothing to earn or burn (None: none): every other group's programme is
+    compared with it."""
     assumptions: tuple[str, ...] = ()
     """Assumptions the figures rest on that a reader must be told (e.g. a win-back rate)."""

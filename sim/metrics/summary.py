@@ -161,7 +161,6 @@ def replication_metrics(tables: RunTables, spec: SummarySpec) -> pd.DataFrame:
         retained = at_age.drop_duplicates(KEYS, keep="last").set_index(KEYS)["retained"]
         out[f"retention_{age}"] = retained.reindex(out.index).astype(float)
     out["churned_share"] = _ratio(runs["churned_end"], runs["members"])
-    out["incentive_share"] = _ratio(sums["incentive_gmv"], sums["gmv"])
     for name, col in zip(spec.tiers, tier_cols, strict=True):
         out[f"tier_{name}_share"] = _ratio(last[col], last["members"])
     out["margin_rate"] = runs["margin_rate"].astype(float)
@@ -260,7 +259,6 @@ MONTHLY = frozenset(
         "active_members_per_day",
         "active_days_per_member_month",
         "engaged_days_per_member_month",
-        "incentive_share",
     }
 )
 """Headline metrics computed from the daily table alone, which can be judged month by month."""
@@ -323,7 +321,7 @@ def summarise(tables: RunTables, spec: SummarySpec) -> Summary:
 
     experiment: dict[str, Comparison] | None = None
     control = spec.control
-    treatments = [g for g in spec.groups if g != control]
+    treatments = [g for g in spec.groups if g not in (control, spec.no_programme)]
     if control is not None and treatments:
         experiment = {}
         for group in treatments:
@@ -336,6 +334,20 @@ def summarise(tables: RunTables, spec: SummarySpec) -> Summary:
                     m.name: _stat(diff[f"diff_{m.name}"], m) for m in headline_metrics(spec)
                 },
                 verdict=roi_verdict(figures["roi"]),
+            )
+    programme_effect: dict[str, Comparison] | None = None
+    if spec.no_programme is not None:
+        programme_effect = {}
+        for group in spec.groups:
+            if group == spec.no_programme:
+                continue
+            diff = experiment_metrics(per_rep, group, spec.no_programme)
+            programme_effect[group] = Comparison(
+                vs=spec.no_programme,
+                metrics={m.name: _stat(diff[m.name], m) for m in EXPERIMENT},
+                differences={
+                    m.name: _stat(diff[f"diff_{m.name}"], m) for m in headline_metrics(spec)
+                },
             )
 
     days = pd.DatetimeIndex(tables.daily["day"].unique())
@@ -350,6 +362,7 @@ def summarise(tables: RunTables, spec: SummarySpec) -> Summary:
         policies={g: PolicyRef(**p) for g, p in spec.policies.items()},
         metrics=metrics,
         experiment=experiment,
+        programme_effect=programme_effect,
         assumptions=list(spec.assumptions),
         headline="",
     )
@@ -430,7 +443,11 @@ def headline(summary: Summary) -> str:
                 f"; {_diff_phrase('90-day retention', m['retention_change'], 'share', cur)}."
             )
     else:
-        groups = summary.groups
+        groups = [
+            g
+            for g in summary.groups
+            if summary.programme_effect is None or g in summary.programme_effect
+        ]
         for group in groups:
             lm = summary.metrics[group]
             who = f"{group!r}: over" if len(groups) > 1 else "Over"
@@ -450,6 +467,19 @@ def headline(summary: Summary) -> str:
                 f"{months}; "
                 f"{_level_phrase('90-day retention was', lm['retention_90'], 'share', cur)}."
             )
+    for group, res in (summary.programme_effect or {}).items():
+        m, d = res.metrics, res.differences
+        base = summary.metrics[res.vs]["gmv"].mean
+        share = m["incremental_gmv"].mean
+        pct = f" ({share / base:+.1%})" if share is not None and base else ""
+        out.append(
+            f"The programme itself ({group!r} against {res.vs!r}, the same members with nothing"
+            f" to earn or burn): {_diff_phrase('GMV', m['incremental_gmv'], 'currency', cur)}"
+            f"{pct}; {_diff_phrase('orders', d['orders'], 'orders', cur)}; "
+            f"{_diff_phrase('margin', m['incremental_margin'], 'currency', cur)} against "
+            f"{_diff_phrase('points cost', m['incremental_points_cost'], 'currency', cur)}; "
+            f"{_diff_phrase('90-day retention', m['retention_change'], 'share', cur)}."
+        )
     if summary.replications == 1:
         out.append("One replication only: no confidence intervals.")
     return " ".join(out)

@@ -21,7 +21,7 @@ import jinja2
 
 import sim
 from sim.files import write_text_atomic
-from sim.metrics.results import Metric, Stat, Summary
+from sim.metrics.results import Comparison, Metric, Stat, Summary
 from sim.metrics.schema import RunTables, SummarySpec
 from sim.report import figures
 from sim.report.plotting import control_label
@@ -30,7 +30,7 @@ from sim.text import band_text, ci_text, format_value, label, thousands
 __all__ = ["Cell", "generated_text", "render_page", "render_report", "write_report"]
 
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Sales", ("gmv", "orders", "incentive_share", "repurchase_rate")),
+    ("Sales", ("gmv", "orders", "repurchase_rate")),
     ("Cost", ("points_cost", "programme_cost", "cost_ratio")),
     (
         "Liability",
@@ -226,12 +226,12 @@ LEVELS = ("roi", "roi_redeemed_only", "margin_rate")
 """Experiment figures that are levels, not differences (shown without a sign)."""
 
 
-def _effect_table(summary: Summary) -> Table | None:
-    if not summary.experiment:
+def _effect_table(summary: Summary, comparisons: dict[str, Comparison] | None) -> Table | None:
+    if not comparisons:
         return None
     cur = summary.currency
-    results = list(summary.experiment.values())
-    head = ("Effect", "What it means", *(f"{t} − {r.vs}" for t, r in summary.experiment.items()))
+    results = list(comparisons.values())
+    head = ("Effect", "What it means", *(f"{t} − {r.vs}" for t, r in comparisons.items()))
     rows = tuple(
         Row(
             label=label(name),
@@ -252,7 +252,8 @@ def render_report(summary: Summary, charts: Sequence[figures.Chart]) -> str:
         {
             "summary": summary,
             "kpi": _kpi_table(summary),
-            "effect": _effect_table(summary),
+            "effect": _effect_table(summary, summary.experiment),
+            "programme": _effect_table(summary, summary.programme_effect),
             "charts": charts,
             "generated": generated_text(),
             "version": sim.__version__,

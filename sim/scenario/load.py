@@ -22,7 +22,7 @@ from sim.policy.load import (
     problems_of,
     read_toml,
 )
-from sim.scenario.model import SCENARIO_KEYS, ScenarioSpec
+from sim.scenario.model import NO_PROGRAMME, SCENARIO_KEYS, Group, ScenarioSpec
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "double_points.toml"
 
@@ -123,6 +123,7 @@ def load_scenario(
     seed: int | None = None,
     values: Mapping[str, Any] | None = None,
     sources: Sources | None = None,
+    no_programme: bool = False,
 ) -> Scenario:
     """Read and validate a scenario (default: ``scenarios/double_points.toml``) and its
     policies. ``sets`` are ``PATH=VALUE`` overrides: a path starting with a scenario key
@@ -140,6 +141,8 @@ def load_scenario(
     over it, sets the size alone: the same joiners into a larger or smaller base.)
 
     ``sources``: files already read (:class:`Sources`); default: read them now.
+
+    ``no_programme``: add the no-programme group (``[experiment] no_programme = true``).
 
     Raises :class:`ScenarioError` naming the file and field of every problem, before
     anything runs."""
@@ -177,6 +180,18 @@ def load_scenario(
         except PolicyError as err:
             raise ScenarioError(err.problems) from None
         spec = _validate(raw, "--set")
+    if no_programme:
+        exp = spec.experiment
+        spec = _validate(
+            {
+                **spec.model_dump(mode="python"),
+                "experiment": {
+                    **(exp.model_dump(mode="python") if exp is not None else {}),
+                    "no_programme": True,
+                },
+            },
+            "--no-programme",
+        )
     problems = _band_problems(spec, source)
     if problems:
         raise ScenarioError(problems)
@@ -258,8 +273,11 @@ def _arms(
     base_file = (path.parent / spec.policy).resolve()
     if not base_file.is_file():
         raise ScenarioError([Problem(str(path), "policy", f"no such policy file: {base_file}")])
-    groups = spec.experiment.groups if spec.experiment is not None else {"all": None}
-    twin = spec.experiment is None or spec.experiment.design == "twin"
+    exp = spec.experiment
+    groups: Mapping[str, Group | None] = (
+        exp.groups if exp is not None and exp.groups else {"all": None}
+    )
+    twin = exp is None or exp.design == "twin"
     arms = []
     for name, group in groups.items():
         file = base_file
@@ -293,4 +311,18 @@ def _arms(
         label = labels.index(wanted or name) if (wanted or name) in labels else 0
         share = 1.0 if twin or group is None else group.share
         arms.append(Arm(name, policy, str(file), content_hash(policy), label, share))
+    if exp is not None and exp.no_programme:
+        arms.append(_no_programme(next(a for a in arms if a.group == exp.control_group)))
     return tuple(arms)
+
+
+def _no_programme(base: Arm) -> Arm:
+    """The group with ``base``'s policy and nothing to earn (so nothing to burn either):
+    every earn rule and campaign off."""
+    off = {f"earn.{rule}.enabled": False for rule in base.policy.earn}
+    off.update({f"campaigns.{name}.enabled": False for name in base.policy.campaigns})
+    try:
+        policy = override(base.policy, off, f"{NO_PROGRAMME} group")
+    except PolicyError as err:
+        raise ScenarioError(err.problems) from None
+    return Arm(NO_PROGRAMME, policy, base.policy_file, content_hash(policy), base.label, 1.0)

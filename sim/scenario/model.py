@@ -90,6 +90,10 @@ class Group(Frozen):
     name when the policy lists it, else the policy's first group)."""
 
 
+NO_PROGRAMME = "no_programme"
+"""The group :attr:`Experiment.no_programme` adds."""
+
+
 class Experiment(Frozen):
     """Groups that run different policies on common random numbers.
 
@@ -100,12 +104,23 @@ class Experiment(Frozen):
     design: Literal["twin", "split"] = "twin"
     control: Identifier | None = None
     """The group others are compared with (default: the first)."""
-    groups: Annotated[dict[Identifier, Group], ReadOnly, Field(min_length=1)]
+    groups: Annotated[dict[Identifier, Group], ReadOnly] = FrozenDict()
+    """The groups (none: one group ``all`` on the scenario's policy)."""
+    no_programme: bool = False
+    """Add a group ``no_programme``: the control's policy with every earn rule and campaign
+    off, nothing to earn or burn, on the same members and random numbers (twin design), so
+    that the summary shows the programme's own effect against none."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Experiment:
+        if not self.groups and not self.no_programme:
+            raise ValueError("groups: give at least one group (or no_programme = true)")
         if self.control is not None and self.control not in self.groups:
             raise ValueError(f"control: no group {self.control!r} in experiment.groups")
+        if self.no_programme and self.design != "twin":
+            raise ValueError("no_programme: needs the twin design (every group all members)")
+        if self.no_programme and NO_PROGRAMME in self.groups:
+            raise ValueError(f"groups: {NO_PROGRAMME!r} is the no-programme group's name")
         if self.design == "split":
             total = sum(g.share for g in self.groups.values())
             if abs(total - 1.0) > 1e-9:
@@ -114,7 +129,7 @@ class Experiment(Frozen):
 
     @property
     def control_group(self) -> str:
-        return self.control if self.control is not None else next(iter(self.groups))
+        return self.control if self.control is not None else next(iter(self.groups), "all")
 
 
 class Band(Frozen):
