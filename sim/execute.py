@@ -133,17 +133,25 @@ def summary_spec(sc: Scenario) -> SummarySpec:
         },
         assumptions=assumption_notes(sc),
         no_programme=NO_PROGRAMME if any(a.group == NO_PROGRAMME for a in sc.arms) else None,
+        reported=dict(reported)
+        if isinstance(reported := sc.spec.meta.get("reported"), dict)
+        else {},
     )
 
 
 def assumption_notes(sc: Scenario) -> tuple[str, ...]:
     """What a reader of ``sc``'s results must be told the figures rest on."""
     ref = sc.reference
+    what = (
+        'no programme (reference_policy = "none": the baseline rates are how members buy'
+        " without one)"
+        if sc.spec.reference_policy == "none"
+        else f"the reference programme '{ref.program.name}' (content hash"
+        f" {content_hash(ref)[:12]}): the programme their baseline buying was observed under"
+    )
     notes = [
-        f"Members' responses are measured against the reference programme"
-        f" '{ref.program.name}' (content hash {content_hash(ref)[:12]}): the programme their"
-        " baseline buying was observed under. Every response parameter, its range and source:"
-        " docs/behaviour.md."
+        f"Members' responses are measured against {what}. Every response parameter, its range"
+        " and source: docs/behaviour.md."
     ]
     wb = sc.spec.behaviour.winback
     if wb.used:

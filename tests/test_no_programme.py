@@ -91,3 +91,17 @@ def test_the_programme_raises_gmv_and_the_cli_reports_it(tmp_path: Path) -> None
     assert effect["vs"] == NO_PROGRAMME
     assert effect["metrics"]["incremental_gmv"]["mean"] > 0
     assert summary["metrics"][NO_PROGRAMME]["points_issued"]["mean"] == 0
+    reported = {r["key"]: r for r in summary["reported"]}  # the article's figures beside ours
+    assert reported["points_cost_share_of_gmv"]["reported"] == 0.023
+    assert reported["points_cost_share_of_gmv"]["simulated"] > 0
+    assert reported["repurchase_rate_before"]["simulated"] is not None
+
+
+def test_a_baseline_observed_without_a_programme_is_measured_against_none(tmp_path: Path) -> None:
+    """The coffee scenario's baseline rates are how members buy without the programme
+    (reference_policy = "none"): the reference has nothing to earn, and the report says so."""
+    scn = load_scenario(ROOT / "scenarios" / "coffee_beans.toml")
+    assert not any(r.enabled for r in scn.reference.earn.values())
+    assert any(r.enabled for r in scn.arms[0].policy.earn.values())
+    notes = summary_spec(scn).assumptions
+    assert any("measured against no programme" in n for n in notes)

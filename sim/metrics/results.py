@@ -134,6 +134,22 @@ class Comparison(_Model):
     """Does it pay for itself (None: ROI undefined, no change in points cost)."""
 
 
+class ReportedRow(_Model):
+    """A figure the scenario's source reports beside the simulated one (see
+    :mod:`sim.metrics.reported`)."""
+
+    key: str
+    reported: float
+    simulated: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    unit: str = ""
+    definition: str = ""
+    """How the simulated figure is computed."""
+    reason: str = ""
+    """Why there is no simulated figure ("" when there is one)."""
+
+
 class Window(_Model):
     start: dt.date
     end: dt.date
@@ -163,6 +179,8 @@ class Summary(_Model):
     """Group -> metric name -> figure."""
     experiment: dict[str, Comparison] | None
     """Treatment group -> its comparison with the control (None: no experiment)."""
+    reported: list[ReportedRow] = []
+    """The scenario source's reported figures beside the simulated ones."""
     programme_effect: dict[str, Comparison] | None = None
     """Group -> its programme against the no-programme group (the same members with nothing
     to earn or burn): the programme's own effect (None: no such group)."""

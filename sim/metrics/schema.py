@@ -8,7 +8,7 @@ the analysis layer (inputs, shells) imports :mod:`sim.kpi`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sim.kpi import (
     BY_RULE,
@@ -61,6 +61,8 @@ class SummarySpec:
     currency: str
     policies: dict[str, dict[str, str]]
     """Per group: ``name``, ``file`` and ``content_hash`` of the policy it ran."""
+    reported: dict[str, object] = field(default_factory=dict)
+    """The scenario's ``[meta.reported]`` figures."""
     no_programme: str | None = None
     """The group with nothing to earn or burn (None: none): every other group's programme is
     compared with it."""

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.health import Band, judge
+from sim.metrics.reported import reported_rows
 from sim.metrics.results import (
     Comparison,
     Metric,
@@ -363,6 +364,13 @@ def summarise(tables: RunTables, spec: SummarySpec) -> Summary:
         metrics=metrics,
         experiment=experiment,
         programme_effect=programme_effect,
+        reported=reported_rows(
+            spec.reported,
+            per_rep,
+            next(g for g in spec.groups if g != spec.no_programme),
+            spec.no_programme,
+            lambda values: t_interval(values.to_numpy(dtype=float)),
+        ),
         assumptions=list(spec.assumptions),
         headline="",
     )

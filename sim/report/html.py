@@ -245,6 +245,35 @@ def _effect_table(summary: Summary, comparisons: dict[str, Comparison] | None) -
     return Table(head, (Section("", rows),))
 
 
+def _reported_table(summary: Summary) -> Table | None:
+    """The source's reported figures beside the simulated ones."""
+    if not summary.reported:
+        return None
+    cur = summary.currency
+    rows = []
+    for r in summary.reported:
+        unit = r.unit or ("share" if abs(r.reported) < 1 else "")
+        shown = format_value(r.reported, unit, cur) if unit else f"{r.reported:g}"
+        if r.simulated is None:
+            sim_cell = Cell(value="–", ci="", tag=r.reason, cls="")
+        else:
+            sim_cell = Cell(
+                value=format_value(r.simulated, r.unit, cur),
+                ci=ci_text(r.ci_low, r.ci_high, r.unit, cur),
+                tag="",
+                cls="",
+            )
+        rows.append(
+            Row(
+                label=r.key,
+                text=r.definition or r.reason,
+                values=(Cell(value=shown, ci="", tag="", cls=""), sim_cell),
+            )
+        )
+    head = ("Reported figure", "Simulated as", "Reported", "Simulated")
+    return Table(head, (Section("", tuple(rows)),))
+
+
 def render_report(summary: Summary, charts: Sequence[figures.Chart]) -> str:
     """The report as one HTML document."""
     return render_page(
@@ -254,6 +283,7 @@ def render_report(summary: Summary, charts: Sequence[figures.Chart]) -> str:
             "kpi": _kpi_table(summary),
             "effect": _effect_table(summary, summary.experiment),
             "programme": _effect_table(summary, summary.programme_effect),
+            "reported": _reported_table(summary),
             "charts": charts,
             "generated": generated_text(),
             "version": sim.__version__,

@@ -241,6 +241,11 @@ def _control(spec: ScenarioSpec) -> str | None:
 
 
 def _reference(spec: ScenarioSpec, path: Path, sources: Sources) -> Policy:
+    control = _control(spec)
+    if spec.reference_policy == NO_REFERENCE:
+        arms = _arms(spec, path, {}, sources)
+        base = next((a for a in arms if a.group == control), arms[0])
+        return _no_programme(base).policy
     if spec.reference_policy is not None:
         file = (path.parent / spec.reference_policy).resolve()
         if not file.is_file():
@@ -248,7 +253,6 @@ def _reference(spec: ScenarioSpec, path: Path, sources: Sources) -> Policy:
                 [Problem(str(path), "reference_policy", f"no such policy file: {file}")]
             )
         return _policy(file, {}, str(path), {}, sources)
-    control = _control(spec)
     arms = _arms(spec, path, {}, sources)
     return next((a.policy for a in arms if a.group == control), arms[0].policy)
 
@@ -314,6 +318,10 @@ def _arms(
     if exp is not None and exp.no_programme:
         arms.append(_no_programme(next(a for a in arms if a.group == exp.control_group)))
     return tuple(arms)
+
+
+NO_REFERENCE = "none"
+"""``reference_policy = "none"``: members' baseline rates are how they buy without a programme."""
 
 
 def _no_programme(base: Arm) -> Arm:

@@ -158,8 +158,10 @@ class ScenarioSpec(Frozen):
     set: Annotated[dict[str, Any], ReadOnly] = FrozenDict()
     """Dotted-path overrides of the policy (every group's)."""
     reference_policy: str | None = None
-    """The programme members' baseline behaviour was observed under, relative to the scenario
-    file (default: the control group's policy as this file defines it)."""
+    """The programme members' baseline behaviour was observed under: a policy file relative to
+    the scenario file, or ``"none"``, no programme (the control's policy with every earn rule
+    and campaign off: the baseline rates are how members buy without a programme). Default:
+    the control group's policy as this file defines it."""
     seed: NonNegInt = 0
     replications: int = Field(default=1, ge=1, le=10_000)
     horizon: Horizon
