@@ -179,6 +179,9 @@ class Summary(_Model):
     """Group -> metric name -> figure."""
     experiment: dict[str, Comparison] | None
     """Treatment group -> its comparison with the control (None: no experiment)."""
+    warnings: list[str] = []
+    """Why some figures cannot be read plainly (an effect still moving at the window's end,
+    balances not settled after the warm-up), in words; the headline repeats them."""
     reported: list[ReportedRow] = []
     """The scenario source's reported figures beside the simulated ones."""
     programme_effect: dict[str, Comparison] | None = None

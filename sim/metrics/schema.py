@@ -63,6 +63,8 @@ class SummarySpec:
     """Per group: ``name``, ``file`` and ``content_hash`` of the policy it ran."""
     reported: dict[str, object] = field(default_factory=dict)
     """The scenario's ``[meta.reported]`` figures."""
+    warmup_days: int = 0
+    """Days simulated before the metric window (for the warm-up check)."""
     no_programme: str | None = None
     """The group with nothing to earn or burn (None: none): every other group's programme is
     compared with it."""

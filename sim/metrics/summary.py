@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.health import Band, judge
+from sim.metrics.horizon import balances_not_settled, effect_still_moving
 from sim.metrics.reported import reported_rows
 from sim.metrics.results import (
     Comparison,
@@ -305,6 +306,25 @@ def monthly_health(tables: RunTables, spec: SummarySpec) -> dict[str, dict[str, 
     return out
 
 
+def _window_warnings(tables: RunTables, spec: SummarySpec, treatments: list[str]) -> list[str]:
+    """Whether the window holds what it measures (see :mod:`sim.metrics.horizon`)."""
+
+    def interval(values: np.ndarray) -> dict[str, float | int | None]:
+        return t_interval(values)
+
+    out = []
+    if spec.control is not None:
+        for group in treatments:
+            moving = effect_still_moving(tables.daily, group, spec.control, spec.currency, interval)
+            if moving:
+                out.append(moving)
+    first = spec.control if spec.control is not None else spec.groups[0]
+    settle = balances_not_settled(tables.daily, first, spec.warmup_days, interval)
+    if settle:
+        out.append(settle)
+    return out
+
+
 def summarise(tables: RunTables, spec: SummarySpec) -> Summary:
     """The summary of one scenario and sweep point (see the module docstring). An undefined
     figure (a ratio over zero, an interval from one replication) is ``None``."""
@@ -364,6 +384,7 @@ def summarise(tables: RunTables, spec: SummarySpec) -> Summary:
         metrics=metrics,
         experiment=experiment,
         programme_effect=programme_effect,
+        warnings=_window_warnings(tables, spec, treatments),
         reported=reported_rows(
             spec.reported,
             per_rep,
@@ -488,6 +509,7 @@ def headline(summary: Summary) -> str:
             f"{_diff_phrase('points cost', m['incremental_points_cost'], 'currency', cur)}; "
             f"{_diff_phrase('90-day retention', m['retention_change'], 'share', cur)}."
         )
+    out.extend(f"Caution: {w}" for w in summary.warnings)
     if summary.replications == 1:
         out.append("One replication only: no confidence intervals.")
     return " ".join(out)
