@@ -150,7 +150,13 @@ SUMMARY: tuple[Headline, ...] = (
     Headline("cost_ratio", "share", "points cost / GMV (healthy 1-3%)", ""),
     Headline("liability_end", "currency", "outstanding points' value at the end", "lower"),
     Headline("outstanding_points_end", "points", "points outstanding at the end", ""),
-    Headline("expected_liability_end", "currency", "liability x ultimate redemption rate", "lower"),
+    Headline(
+        "expected_liability_end",
+        "currency",
+        "liability x redeemed_share_of_settled; undefined when no points expired in the window"
+        " (breakage not observed yet)",
+        "lower",
+    ),
     Headline("liability_to_monthly_gmv", "ratio", "liability at the end / mean monthly GMV", ""),
     Headline("earn_rate", "points", "points issued per engaged member-day", ""),
     Headline("burn_rate", "share", "points burned per month / mean outstanding points", ""),
@@ -159,7 +165,11 @@ SUMMARY: tuple[Headline, ...] = (
     ),
     Headline("breakage", "share", "points expired / points issued", ""),
     Headline(
-        "ultimate_redemption_rate", "share", "burned / (burned + expired), cumulative", "higher"
+        "redeemed_share_of_settled",
+        "share",
+        "of the points that left the books in the window, the share redeemed rather than"
+        " expired: burned / (burned + expired)",
+        "higher",
     ),
     Headline("active_members_per_day", "members", "mean members buying a day", "higher"),
     Headline("active_days_per_member_month", "days", "buying days per member per month", "higher"),

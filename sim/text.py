@@ -38,7 +38,7 @@ LABELS: Mapping[str, str] = {
     "earn_rate": "Earn rate",
     "burn_rate": "Burn rate (per month)",
     "breakage": "Breakage",
-    "ultimate_redemption_rate": "Ultimate redemption rate",
+    "redeemed_share_of_settled": "Redeemed share of settled points",
     "redemption_participation": "Redemption participation",
     "active_members_per_day": "Members buying a day",
     "active_days_per_member_month": "Buying days per member a month",

@@ -240,7 +240,7 @@ def test_window_metrics_by_hand(tables: RunTables, spec: SummarySpec) -> None:
     assert per["gmv"] == pytest.approx(gmv)
     assert per["orders"] == 41 * days
     assert per["liability_end"] == pytest.approx(liability)
-    assert per["ultimate_redemption_rate"] == pytest.approx(urr)
+    assert per["redeemed_share_of_settled"] == pytest.approx(urr)
     assert per["expected_liability_end"] == pytest.approx(liability * urr)
     assert per["liability_to_monthly_gmv"] == pytest.approx(liability / (gmv / days * 30))
     assert per["earn_rate"] == pytest.approx(2010 / 510)  # per engaged member-day
@@ -520,3 +520,15 @@ def test_a_metric_without_a_band_or_not_window_additive_has_no_months(
     assert len(summary.metric("control", "cost_ratio").months) == 4
     assert summary.metric("control", "retention_90").months == []  # not from the daily table
     assert summary.metric("control", "gmv").months == []  # no band
+
+
+def test_liability_after_breakage_is_undefined_until_breakage_is_observed() -> None:
+    """A never-expire programme (nothing expired in the window): burned / (burned + expired)
+    is 1 by construction, so liability x that rate would claim no breakage at all. The
+    figure is left undefined rather than shown as face value."""
+    tables = make_tables()
+    tables.daily["points_expired"] = 0
+    summary = summarise(tables, make_spec())
+    assert summary.metric("control", "redeemed_share_of_settled").mean == pytest.approx(1.0)
+    assert summary.metric("control", "expected_liability_end").mean is None
+    assert summary.metric("control", "liability_end").mean is not None

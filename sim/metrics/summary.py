@@ -145,13 +145,15 @@ def replication_metrics(tables: RunTables, spec: SummarySpec) -> pd.DataFrame:
     urr = _ratio(sums["points_burned"], sums["points_burned"] + sums["points_expired"])
     out["liability_end"] = last["liability"].astype(float)
     out["outstanding_points_end"] = last["outstanding_points"].astype(float)
-    out["expected_liability_end"] = out["liability_end"] * urr
+    # breakage is only observed once points have expired: with none expired in the window
+    # the redeemed share is 1 by construction, and liability x 1 would claim no breakage
+    out["expected_liability_end"] = (out["liability_end"] * urr).where(sums["points_expired"] > 0)
     out["liability_to_monthly_gmv"] = _ratio(out["liability_end"], sums["gmv"] / days * 30.0)
     out["earn_rate"] = _ratio(sums["points_issued"], sums["engaged_members"])
     out["burn_rate"] = _ratio(sums["points_burned"] / months, means["outstanding_points"])
     out["redemption_participation"] = _ratio(runs["redeemers_window"], runs["members"])
     out["breakage"] = _ratio(sums["points_expired"], sums["points_issued"])
-    out["ultimate_redemption_rate"] = urr
+    out["redeemed_share_of_settled"] = urr
     out["active_members_per_day"] = means["active_members"].astype(float)
     out["active_days_per_member_month"] = _ratio(sums["active_members"] / months, means["members"])
     out["engaged_days_per_member_month"] = _ratio(
@@ -178,9 +180,9 @@ def experiment_metrics(
 
     ROI counts what the treatment leaves behind: the extra points still outstanding at the end
     cost their cash cost per redeemed point (the treatment's points cost / points burned) times
-    the share expected to be redeemed (the treatment's ultimate redemption rate, burned /
-    (burned + expired); 1 where nothing expired, so an upper bound on that cost for a programme
-    whose points do not expire within the window)."""
+    the share expected to be redeemed (the treatment's redeemed share of the points settled in
+    the window, burned / (burned + expired); 1 where nothing expired, so an upper bound on
+    that cost for a programme whose points do not expire within the window)."""
     t = per_rep.xs(treatment, level="group")
     c = per_rep.xs(control, level="group")
     reps = t.index.intersection(c.index)
@@ -192,7 +194,7 @@ def experiment_metrics(
     out["margin_rate"] = t["margin_rate"]
     out["incremental_points_cost"] = diff["points_cost"]
     per_point = _ratio(t["points_cost"], t["points_burned"]).fillna(0.0)
-    redeemed = t["ultimate_redemption_rate"].fillna(1.0)
+    redeemed = t["redeemed_share_of_settled"].fillna(1.0)
     out["outstanding_points_cost"] = diff["outstanding_points_end"] * per_point * redeemed
     out["roi"] = _ratio(
         out["incremental_margin"], out["incremental_points_cost"] + out["outstanding_points_cost"]

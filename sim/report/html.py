@@ -50,7 +50,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "earn_rate",
             "burn_rate",
             "breakage",
-            "ultimate_redemption_rate",
+            "redeemed_share_of_settled",
             "redemption_participation",
         ),
     ),
