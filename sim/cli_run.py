@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from tqdm import tqdm
@@ -115,6 +115,14 @@ def fail(message: str) -> NoReturn:
     "([experiment] no_programme = true): the summary shows the programme's own effect.",
 )
 @click.option(
+    "--robustness",
+    is_flag=True,
+    help="Rerun with each behaviour assumption at the low and the high end of its plausible "
+    "range, one at a time, on the same members and random numbers: OUT/robustness.csv and "
+    "robustness.png (a tornado of the headline effect), resumed from OUT/robustness/. "
+    "1 + 2 x (about 25) runs of the scenario: use --members and --replications to size it.",
+)
+@click.option(
     "--strict",
     is_flag=True,
     help="Exit 1 when a health band is breached, for the window or in any month (outputs are "
@@ -134,6 +142,7 @@ def run(
     export_events: Path | None,
     no_report: bool,
     no_programme: bool,
+    robustness: bool,
     strict: bool,
 ) -> None:
     """Simulate SCENARIO (default: scenarios/double_points.toml) and write OUT/metrics.parquet,
@@ -199,7 +208,18 @@ def run(
             )
         if export_events is not None:
             write_events(result, export_events)
-        folder.commit()
+        if robustness:
+            folder.claim(["robustness"])
+            with backend(workers, scheduler) as where_r:
+                verdicts = robustness_outputs(
+                    scenario if scenario is not None else DEFAULT_SCENARIO,
+                    dict(sets=sets, members=members, days=days, replications=replications,
+                         seed=seed, no_programme=no_programme),
+                    target / "robustness",
+                    folder,
+                    where_r,
+                )  # fmt: skip
+        folder.commit(keep=["robustness"] if robustness else ())
     seconds = time.perf_counter() - began
     click.echo(summary.headline)
     click.echo(
@@ -208,6 +228,9 @@ def run(
         f"({result.member_days / seconds / 1e6:.2f} M member-days/s, {where.describe()}) "
         f"-> {target}"
     )
+    if robustness:
+        for line in verdicts:
+            click.echo(line)
     if strict:
         breaches, warnings = summary.band_problems()
         for line in warnings:
@@ -216,3 +239,56 @@ def run(
             click.echo(f"error: health band breached: {line}", err=True)
         if breaches:
             raise SystemExit(1)
+
+
+def robustness_outputs(
+    path: Path, load: dict[str, Any], runs: Path, folder: OutputFolder, where: Backend
+) -> list[str]:
+    """Run the robustness variants (resumed from ``runs``), write robustness.csv and
+    robustness.png into ``folder``; the lines to print."""
+    import pandas as pd
+
+    from sim.sweep import robustness as rb
+
+    try:
+        vs = rb.variants(path, **load)
+    except ScenarioError as err:
+        for problem in err.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise SystemExit(1) from None
+    base = vs[0].scenario
+    metric = rb.effect_metric(base)
+    click.echo(f"robustness: {len(vs)} variant(s) x {base.spec.replications} replication(s)")
+    try:
+        rows = rb.run(vs, runs, where)
+    except RuntimeError as err:
+        fail(str(err))
+    at = rb.effects(rows, base, metric)
+    assumed = float(at.get(0, float("nan")))
+    swings = rb.swings(vs, at)
+    table = pd.DataFrame(
+        [
+            {
+                "assumption": s.path, "assumed": s.assumed, "low": s.low, "high": s.high,
+                f"{metric}_at_low": s.at_low, f"{metric}_at_high": s.at_high,
+                "swing": s.swing, "flips": rb.flips(s, assumed) if metric == "roi" else None,
+                "source": s.source,
+            }
+            for s in swings
+        ]
+    )  # fmt: skip
+    write_text_atomic(folder.path("robustness.csv"), table.to_csv(index=False))
+    fig = rb.tornado(swings, assumed, metric)
+    fig.savefig(folder.path("robustness.png"), dpi=110)
+    lines = [f"Robustness of {metric} (as assumed {assumed:.3g}), largest swings first:"]
+    for s in swings[:5]:
+        lines.append(f"  {s.path}: {s.at_low:.3g} at {s.low:g} .. {s.at_high:.3g} at {s.high:g}")
+    flipping = [f for s in swings if metric == "roi" and (f := rb.flips(s, assumed))]
+    lines.append(
+        "  " + "; ".join(flipping)
+        if flipping
+        else "  no single assumption across its plausible range flips the verdict"
+        if metric == "roi"
+        else ""
+    )
+    return [line for line in lines if line.strip()]

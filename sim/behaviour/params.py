@@ -156,9 +156,11 @@ class RewardRate(Mechanism):
     saturation: PosFloat = param(
         1.0,
         0.5,
-        2.0,
+        1.0,
         "Gupta & Cooper (1992), J. Consumer Research 19: consumers discount promotional"
-        " discounts and the response saturates at large ones; level assumed",
+        " discounts and the response saturates at large ones; level assumed (at most 1: a"
+        " felt price cut stays below the whole price)",
+        le=1.0,
     )
     promotion_half_life_days: PosFloat = param(
         12.0,
