@@ -17,6 +17,7 @@ from sim.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
 
 if TYPE_CHECKING:
     from sim.execute import Backend
+    from sim.report.figures import Chart
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
@@ -198,20 +199,12 @@ def run(
         summary.write(folder.path("summary.json"))
         for arm in scn.arms:  # exactly what ran: `pointsim ledger apply-policy` takes these
             write_text_atomic(folder.path(f"policy.{arm.group}.toml"), policy_toml(arm.policy))
-        if not no_report:
-            write_report(
-                result.tables,
-                summary,
-                spec,
-                folder.path("report.html"),
-                campaigns=[(f"{c[1]} ({c[0]})", c[2], c[3]) for c in result.campaigns],
-            )
-        if export_events is not None:
-            write_events(result, export_events)
+        verdicts: list[str] = []
+        extra = []
         if robustness:
             folder.claim(["robustness"])
             with backend(workers, scheduler) as where_r:
-                verdicts = robustness_outputs(
+                verdicts, chart = robustness_outputs(
                     scenario if scenario is not None else DEFAULT_SCENARIO,
                     dict(sets=sets, members=members, days=days, replications=replications,
                          seed=seed, no_programme=no_programme),
@@ -219,6 +212,18 @@ def run(
                     folder,
                     where_r,
                 )  # fmt: skip
+            extra.append(chart)
+        if not no_report:
+            write_report(
+                result.tables,
+                summary,
+                spec,
+                folder.path("report.html"),
+                campaigns=[(f"{c[1]} ({c[0]})", c[2], c[3]) for c in result.campaigns],
+                extra=extra,
+            )
+        if export_events is not None:
+            write_events(result, export_events)
         folder.commit(keep=["robustness"] if robustness else ())
     seconds = time.perf_counter() - began
     click.echo(summary.headline)
@@ -243,11 +248,13 @@ def run(
 
 def robustness_outputs(
     path: Path, load: dict[str, Any], runs: Path, folder: OutputFolder, where: Backend
-) -> list[str]:
+) -> tuple[list[str], Chart]:
     """Run the robustness variants (resumed from ``runs``), write robustness.csv and
-    robustness.png into ``folder``; the lines to print."""
+    robustness.png into ``folder``; the lines to print and the tornado for the report."""
     import pandas as pd
 
+    from sim.report.figures import Chart
+    from sim.report.plotting import png_bytes
     from sim.sweep import robustness as rb
 
     try:
@@ -278,8 +285,16 @@ def robustness_outputs(
         ]
     )  # fmt: skip
     write_text_atomic(folder.path("robustness.csv"), table.to_csv(index=False))
-    fig = rb.tornado(swings, assumed, metric)
-    fig.savefig(folder.path("robustness.png"), dpi=110)
+    png = png_bytes(rb.tornado(swings, assumed, metric))
+    folder.path("robustness.png").write_bytes(png)
+    chart = Chart(
+        "robustness",
+        f"How far {metric} rests on each assumption",
+        "Each bar is one behaviour assumption at the low (blue) and the high (orange) end of its"
+        " plausible range, the others as assumed, on the same members and random numbers;"
+        " largest swings on top. robustness.csv lists them all with their sources.",
+        png,
+    )
     lines = [f"Robustness of {metric} (as assumed {assumed:.3g}), largest swings first:"]
     for s in swings[:5]:
         lines.append(f"  {s.path}: {s.at_low:.3g} at {s.low:g} .. {s.at_high:.3g} at {s.high:g}")
@@ -291,4 +306,4 @@ def robustness_outputs(
         if metric == "roi"
         else ""
     )
-    return [line for line in lines if line.strip()]
+    return [line for line in lines if line.strip()], chart

@@ -86,7 +86,7 @@ def test_runs_resume_and_the_cli_writes_the_tornado(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main,
         ["run", str(scenario_file(tmp_path / "b", extra=TWIN)), *sets, "--workers", "1",
-         "--no-report", "--robustness", "--out", str(out)],
+         "--robustness", "--out", str(out)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "Robustness of roi (as assumed" in result.output
@@ -96,6 +96,7 @@ def test_runs_resume_and_the_cli_writes_the_tornado(tmp_path: Path) -> None:
     assert table["swing"].is_monotonic_decreasing
     assert (out / "robustness.png").stat().st_size > 1000
     assert any((out / "robustness").glob("*.parquet"))
+    assert "How far roi rests on each assumption" in (out / "report.html").read_text()
 
 
 @pytest.mark.parametrize("bad", ["behaviour.reward_rate.saturation=1.5"])

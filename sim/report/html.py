@@ -298,9 +298,11 @@ def write_report(
     path: Path,
     *,
     campaigns: Sequence[tuple[str, date, date]] = (),
+    extra: Sequence[figures.Chart] = (),
 ) -> None:
-    """Draw the figures and write the report to ``path``: complete, or not there at all."""
+    """Draw the figures and write the report to ``path``: complete, or not there at all.
+    ``extra``: charts drawn elsewhere (the robustness tornado), shown after the others."""
     path = Path(path)
-    charts = figures.build_charts(tables, spec, campaigns)
+    charts = [*figures.build_charts(tables, spec, campaigns), *extra]
     text = render_report(summary, charts)
     write_text_atomic(path, text)
