@@ -50,3 +50,18 @@ def test_a_run_inside_its_bands_passes_strict(tmp_path: Path) -> None:
     )
     assert code == 0, output
     assert "error:" not in output
+
+
+def test_the_no_programme_group_is_not_judged_against_the_programme_bands(
+    tmp_path: Path,
+) -> None:
+    """Its cost ratio is 0, below the e-commerce band's 1%: that is no breach, it is the
+    comparison arm."""
+    code, output, out = _run(
+        tmp_path, "ecommerce.toml", "--members", "2000", "--days", "90", "--strict",
+        "--no-programme",
+    )  # fmt: skip
+    assert code == 0, output
+    summary = json.loads((out / "summary.json").read_text())
+    none = summary["metrics"]["no_programme"]["cost_ratio"]
+    assert none["mean"] == 0 and none["band"] is None and none["months"] == []

@@ -291,6 +291,8 @@ def monthly_health(tables: RunTables, spec: SummarySpec) -> dict[str, dict[str, 
         month = RunTables(rows, tables.by_rule, tables.retention, runs)
         per_rep = replication_metrics(month, spec)
         for group in spec.groups:
+            if group == spec.no_programme:
+                continue  # a comparison arm: the bands are the programme's
             reps = per_rep.xs(group, level="group")
             for name in banded:
                 st = t_interval(reps[name].to_numpy(dtype=float))
@@ -335,8 +337,9 @@ def summarise(tables: RunTables, spec: SummarySpec) -> Summary:
     metrics: dict[str, dict[str, Metric]] = {}
     for group in spec.groups:
         rows = per_rep.xs(group, level="group")
+        bands = spec.bands if group != spec.no_programme else {}  # the programme's bands
         metrics[group] = {
-            m.name: _metric(rows[m.name], m, spec.bands.get(m.name)).model_copy(
+            m.name: _metric(rows[m.name], m, bands.get(m.name)).model_copy(
                 update={"months": by_month[group].get(m.name, [])}
             )
             for m in headline_metrics(spec)
