@@ -57,7 +57,12 @@ def test_experiment_report_is_one_self_contained_file(tmp_path: Path) -> None:
     assert text.count(IMG) == len(keys)
     for png in re.findall(r'data:image/png;base64,([A-Za-z0-9+/=]+)"', text):
         assert base64.b64decode(png).startswith(b"\x89PNG")
-    assert escape(summary.headline) in text  # the template's escaping: ' as &#39;
+    # the headline, its cautions in their own box beneath (the template escapes ' as &#39;)
+    main, *cautions = summary.headline.split(" Caution: ")
+    assert escape(main) in text
+    assert len(cautions) == len(summary.warnings)
+    for warning in summary.warnings:
+        assert escape(warning) in text
     assert text.index('id="headline"') < text.index("<table")
     # KPI table: a row per metric with the group values, the band and the difference.
     assert "Cost ratio" in text and "1% – 3%" in text

@@ -39,6 +39,7 @@ REPORTED = {
     "visits_per_month_change": 0.81,
     "points_cost_share_of_revenue": 0.008,
     "members_buying_more_often": 0.82,
+    "aum_change": 0.35,
     "something_else": 1.5,
     "note": "a string is not a figure",
 }
@@ -60,6 +61,7 @@ def test_each_reported_figure_beside_its_simulated_definition() -> None:
     assert rows["members_buying_more_often"].simulated is None
     assert "with and without the programme" in rows["members_buying_more_often"].reason
     assert rows["something_else"].reason == "no matching definition in the simulation"
+    assert rows["aum_change"].reason == "assets under management are not simulated"
 
 
 def test_before_and_change_need_the_no_programme_group() -> None:

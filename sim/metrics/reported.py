@@ -96,7 +96,9 @@ def reported_rows(
         row = {"key": key, "reported": float(value)}
         definition = DEFINITIONS.get(name)
         if definition is None:
-            reason = NOT_SIMULATED.get(name, "no matching definition in the simulation")
+            reason = NOT_SIMULATED.get(key) or NOT_SIMULATED.get(
+                name, "no matching definition in the simulation"
+            )
             rows.append(ReportedRow(**row, reason=reason))
             continue
         needs_none = when in ("before", "change")

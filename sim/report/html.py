@@ -274,12 +274,22 @@ def _reported_table(summary: Summary) -> Table | None:
     return Table(head, (Section("", tuple(rows)),))
 
 
+def _without_cautions(summary: Summary) -> str:
+    """The headline without its "Caution: ..." sentences (the report shows them in a box of
+    their own under the headline)."""
+    text = summary.headline
+    for warning in summary.warnings:
+        text = text.replace(f" Caution: {warning}", "")
+    return text
+
+
 def render_report(summary: Summary, charts: Sequence[figures.Chart]) -> str:
     """The report as one HTML document."""
     return render_page(
         "report.html",
         {
             "summary": summary,
+            "headline": _without_cautions(summary),
             "kpi": _kpi_table(summary),
             "effect": _effect_table(summary, summary.experiment),
             "programme": _effect_table(summary, summary.programme_effect),
