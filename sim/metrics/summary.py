@@ -310,20 +310,32 @@ def monthly_health(tables: RunTables, spec: SummarySpec) -> dict[str, dict[str, 
     return out
 
 
+def _comparison(
+    per_rep: pd.DataFrame, spec: SummarySpec, group: str, vs: str, *, verdict: bool
+) -> Comparison:
+    """``group`` against ``vs`` on common random numbers (with the ROI verdict if asked)."""
+    diff = experiment_metrics(per_rep, group, vs)
+    figures = {m.name: _stat(diff[m.name], m) for m in EXPERIMENT}
+    return Comparison(
+        vs=vs,
+        metrics=figures,
+        differences={m.name: _stat(diff[f"diff_{m.name}"], m) for m in headline_metrics(spec)},
+        verdict=roi_verdict(figures["roi"]) if verdict else None,
+    )
+
+
 def _window_warnings(tables: RunTables, spec: SummarySpec, treatments: list[str]) -> list[str]:
     """Whether the window holds what it measures (see :mod:`sim.metrics.horizon`)."""
-
-    def interval(values: np.ndarray) -> dict[str, float | int | None]:
-        return t_interval(values)
-
     out = []
     if spec.control is not None:
         for group in treatments:
-            moving = effect_still_moving(tables.daily, group, spec.control, spec.currency, interval)
+            moving = effect_still_moving(
+                tables.daily, group, spec.control, spec.currency, t_interval
+            )
             if moving:
                 out.append(moving)
     first = spec.control if spec.control is not None else spec.groups[0]
-    settle = balances_not_settled(tables.daily, first, spec.warmup_days, interval)
+    settle = balances_not_settled(tables.daily, first, spec.warmup_days, t_interval)
     if settle:
         out.append(settle)
     return out
@@ -349,32 +361,13 @@ def summarise(tables: RunTables, spec: SummarySpec) -> Summary:
     control = spec.control
     treatments = [g for g in spec.groups if g not in (control, spec.no_programme)]
     if control is not None and treatments:
-        experiment = {}
-        for group in treatments:
-            diff = experiment_metrics(per_rep, group, control)
-            figures = {m.name: _stat(diff[m.name], m) for m in EXPERIMENT}
-            experiment[group] = Comparison(
-                vs=control,
-                metrics=figures,
-                differences={
-                    m.name: _stat(diff[f"diff_{m.name}"], m) for m in headline_metrics(spec)
-                },
-                verdict=roi_verdict(figures["roi"]),
-            )
+        experiment = {g: _comparison(per_rep, spec, g, control, verdict=True) for g in treatments}
     programme_effect: dict[str, Comparison] | None = None
     if spec.no_programme is not None:
-        programme_effect = {}
-        for group in spec.groups:
-            if group == spec.no_programme:
-                continue
-            diff = experiment_metrics(per_rep, group, spec.no_programme)
-            programme_effect[group] = Comparison(
-                vs=spec.no_programme,
-                metrics={m.name: _stat(diff[m.name], m) for m in EXPERIMENT},
-                differences={
-                    m.name: _stat(diff[f"diff_{m.name}"], m) for m in headline_metrics(spec)
-                },
-            )
+        none = spec.no_programme
+        programme_effect = {
+            g: _comparison(per_rep, spec, g, none, verdict=False) for g in spec.groups if g != none
+        }
 
     days = pd.DatetimeIndex(tables.daily["day"].unique())
     draft = Summary(
