@@ -43,7 +43,8 @@ def time_world(scenario: Path, members: int, days: int, seed: int) -> tuple[floa
         days=days,
         replications=1,
         seed=seed,
-        sets=["horizon.warmup_days=0"],
+        # the world's step rate over the days asked for (a scenario's run-off would add days)
+        sets=["horizon.warmup_days=0", "horizon.runoff_days=0"],
     )
     t0 = time.perf_counter()
     run = simulate(scn, replication=0)

@@ -134,6 +134,7 @@ def summary_spec(sc: Scenario) -> SummarySpec:
         assumptions=assumption_notes(sc),
         no_programme=NO_PROGRAMME if any(a.group == NO_PROGRAMME for a in sc.arms) else None,
         warmup_days=sc.spec.horizon.warmup_days,
+        runoff_days=sc.spec.horizon.runoff_days,
         reported=dict(reported)
         if isinstance(reported := sc.spec.meta.get("reported"), dict)
         else {},

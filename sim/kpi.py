@@ -14,6 +14,8 @@ points are whole numbers.
 left out. ``by_rule.parquet``: one row per (..., day, rule) with non-zero movement.
 ``retention.parquet``: one row per (..., group, age_days): the survival curve by membership age.
 ``runs.parquet``: one row per (..., group).
+``cohorts.parquet``: one row per (..., group, cohort_start, age): each issue cohort's
+development, for the forecast of what outstanding points will still be redeemed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ if TYPE_CHECKING:  # only the tables' container names it; readers of the catalog
 __all__ = [
     "BY_RULE",
     "BY_RULE_INDEX",
+    "COHORT",
+    "COHORT_INDEX",
+    "COHORT_PERIOD_DAYS",
     "DAILY",
     "EXPERIMENT",
     "INDEX",
@@ -114,6 +119,33 @@ RETENTION: tuple[Column, ...] = (
 )
 
 
+COHORT_PERIOD_DAYS = 30
+"""Length of an issue cohort's period and of one age step, in days."""
+
+COHORT_INDEX = ("scenario", "point", "replication", "group", "cohort_start", "age")
+"""Index of ``cohorts.parquet``: ``cohort_start`` the first day of the cohort's period (periods
+of :data:`COHORT_PERIOD_DAYS` days counted back from the last simulated day, warm-up included,
+so every cohort's development ends on a period boundary; the first may start before the
+simulation), ``age`` whole periods since it (0 ... the cohort's age at the end)."""
+COHORT: tuple[Column, ...] = (
+    Column(
+        "runoff_period",
+        "periods",
+        "0 for ages reached by the window's end; j for the j-th period of the run-off after it",
+    ),
+    Column("issued", "points", "points issued in the cohort's period (the cohort's, every row)"),
+    Column("redeemed", "points", "points of the cohort redeemed at this age (oldest first)"),
+    Column("expired", "points", "points of the cohort expired at this age"),
+    Column("reversed", "points", "points of the cohort reversed by refunds at this age"),
+    Column("donated", "points", "points of the cohort donated at this age"),
+    Column(
+        "outstanding",
+        "points",
+        "points of the cohort still held at the window's end (the cohort's, every row)",
+    ),
+)
+
+
 RUN_INDEX = ("scenario", "point", "replication", "group")
 RUN: tuple[Column, ...] = (
     Column("members", "members", "members joined by the end"),
@@ -153,9 +185,43 @@ SUMMARY: tuple[Headline, ...] = (
     Headline(
         "expected_liability_end",
         "currency",
-        "liability x redeemed_share_of_settled; undefined when no points expired in the window"
-        " (breakage not observed yet)",
+        "liability at the end x outstanding_redeemed_share: the part of it expected to be"
+        " redeemed (undefined without a run-off, horizon.runoff_days)",
         "lower",
+    ),
+    Headline(
+        "expected_redemptions_end",
+        "points",
+        "points outstanding at the end forecast to be redeemed: redeemed in the run-off after"
+        " the window plus the tail fitted past it",
+        "",
+    ),
+    Headline(
+        "outstanding_redeemed_share",
+        "share",
+        "expected_redemptions_end / the points outstanding at the end (1 - its breakage)",
+        "",
+    ),
+    Headline(
+        "outstanding_redeemed_in_runoff",
+        "share",
+        "of the points outstanding at the end, the share redeemed within the run-off (the"
+        " forecast's lower bound)",
+        "",
+    ),
+    Headline(
+        "runoff_tail_share",
+        "share",
+        "part of expected_redemptions_end extrapolated past the run-off (0: the run-off saw"
+        " every point leave)",
+        "",
+    ),
+    Headline(
+        "ultimate_redemption_rate",
+        "share",
+        "of the points issued by the cohorts in the window, the share redeemed by the"
+        " run-off's end plus their part of the tail",
+        "",
     ),
     Headline("liability_to_monthly_gmv", "ratio", "liability at the end / mean monthly GMV", ""),
     Headline("earn_rate", "points", "points issued per engaged member-day", ""),
@@ -232,3 +298,5 @@ class RunTables:
     """``retention.parquet``: :data:`RETENTION_INDEX` + :data:`RETENTION`."""
     runs: pd.DataFrame
     """``runs.parquet``: :data:`RUN_INDEX` + :data:`RUN`."""
+    cohorts: pd.DataFrame
+    """``cohorts.parquet``: :data:`COHORT_INDEX` + :data:`COHORT`."""

@@ -30,6 +30,7 @@ TABLE_FILES = {
     "by_rule": "by_rule.parquet",
     "retention": "retention.parquet",
     "runs": "runs.parquet",
+    "cohorts": "cohorts.parquet",
 }
 """Where each of :class:`RunTables`' tables is written."""
 
@@ -105,7 +106,7 @@ def run_scenario(
 
 
 def write_tables(tables: RunTables, folder: Path) -> None:
-    """Write the four tables into ``folder`` (``metrics.parquet`` ...)."""
+    """Write the five tables into ``folder`` (``metrics.parquet`` ...)."""
     for name, file in TABLE_FILES.items():
         getattr(tables, name).to_parquet(folder / file, index=False)
 

@@ -10,7 +10,7 @@ to one layer:
 foundation     ``sim`` (the version), ``sim.files``, ``sim.kpi`` (the metric catalogue),
                ``sim.text`` (text and number formatting): importable by every layer
 inputs         ``sim.policy``, ``sim.behaviour``, ``sim.scenario``
-engine         ``sim.engine``
+engine         ``sim.engine``, ``sim.accounting`` (the pure core both shells share)
 shells         ``sim.world``, ``sim.ledger``
 analysis       ``sim.metrics``, ``sim.health``, ``sim.sweep``, ``sim.report``
 application    ``sim.execute``, ``sim.outputs``, ``sim.runner``, ``sim.cli*``, ``sim.__main__``
@@ -20,7 +20,8 @@ The rules (:data:`RULES`):
 
 1. ``below-analysis``: inputs and the engine never import analysis, the shells or the
    application.
-2. ``engine-pure``: the engine imports, of ours, only its own modules and the policy model
+2. ``engine-pure``: the engine (and the accounting over its postings) imports, of ours, only
+   the engine's own modules and the policy model
    (``sim.policy`` itself and its model modules ``base``, ``earn``, ``burn``, ``control``,
    ``model``; not the policy's reading, describing or diffing, nor the foundation). That is
    what it imports today, and DESIGN's "numpy and the policy model, nothing else of ours".
@@ -55,7 +56,7 @@ SIM = ROOT / "sim"
 
 FOUNDATION = frozenset({"sim", "sim.files", "sim.kpi", "sim.text"})
 INPUTS = frozenset({"sim.policy", "sim.behaviour", "sim.scenario"})
-ENGINE = frozenset({"sim.engine"})
+ENGINE = frozenset({"sim.engine", "sim.accounting"})
 SHELLS = frozenset({"sim.world", "sim.ledger"})
 ANALYSIS = frozenset({"sim.metrics", "sim.health", "sim.execute", "sim.sweep", "sim.report"})
 """``sim.execute`` runs runs and reads their headline metrics: the sweep builds on it."""

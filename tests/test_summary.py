@@ -15,6 +15,8 @@ from sim.metrics.results import Summary, SummaryError
 from sim.metrics.schema import (
     BY_RULE,
     BY_RULE_INDEX,
+    COHORT,
+    COHORT_INDEX,
     DAILY,
     EXPERIMENT,
     INDEX,
@@ -45,14 +47,19 @@ def make_tables(
     *,
     gmv_lift: float = 50.0,
     cost_lift: float = 5.0,
+    runoff: tuple[tuple[float, float], ...] = (),
 ) -> RunTables:
     """Synthetic tables that follow the schema exactly.
 
     Per day, control GMV is ``1000 + 200 r + 10 (d mod 7)`` (``r`` the replication: a common
     shock every group of that replication shares) and points cost ``20 + r``; every later group
     adds ``gmv_lift`` to GMV and ``cost_lift`` to points cost a day.
+
+    Two issue cohorts hold 600 and 400 points at the window's end; ``runoff`` gives the
+    (redeemed, expired) points of that stock in each run-off period (the first cohort's 60%,
+    the second's 40%), none by default (no run-off).
     """
-    rows, rules, ret, runs = [], [], [], []
+    rows, rules, ret, runs, cohorts = [], [], [], [], []
     for gi, group in enumerate(groups):
         k = 1 if gi else 0
         for r in range(reps):
@@ -127,6 +134,25 @@ def make_tables(
                         "retained": 0.9 - age / 400 - 0.01 * r + 0.02 * k,
                     }
                 )
+            for c, (start, held, share) in enumerate(
+                ((START, 600, 0.6), (START + pd.Timedelta(days=30), 400, 0.4))
+            ):
+                flows = [(0.0, 0.0)] * (2 - c) + list(runoff)
+                for age, (red, exp) in enumerate(flows):
+                    cohorts.append(
+                        {
+                            **{col: row[col] for col in COHORT_INDEX[:4]},
+                            "cohort_start": start,
+                            "age": age,
+                            "runoff_period": max(age - (1 - c), 0),
+                            "issued": held + 500,
+                            "redeemed": round(red * share) + (250 if age == 0 else 0),
+                            "expired": round(exp * share),
+                            "reversed": 0,
+                            "donated": 0,
+                            "outstanding": held,
+                        }
+                    )
             runs.append(
                 {
                     "scenario": "demo",
@@ -166,7 +192,13 @@ def make_tables(
     daily["day"] = daily["day"].astype("datetime64[ns]")
     by_rule = pd.DataFrame(rules)
     by_rule = by_rule[(by_rule[["earned", "burned", "expired"]] != 0).any(axis=1)]
-    tables = RunTables(daily, by_rule.reset_index(drop=True), pd.DataFrame(ret), pd.DataFrame(runs))
+    tables = RunTables(
+        daily,
+        by_rule.reset_index(drop=True),
+        pd.DataFrame(ret),
+        pd.DataFrame(runs),
+        pd.DataFrame(cohorts),
+    )
     assert list(tables.daily.columns) == [
         *INDEX,
         *(c.name for c in DAILY),
@@ -176,6 +208,7 @@ def make_tables(
     assert list(tables.by_rule.columns) == [*BY_RULE_INDEX, *(c.name for c in BY_RULE)]
     assert list(tables.retention.columns) == [*RETENTION_INDEX, *(c.name for c in RETENTION)]
     assert list(tables.runs.columns) == [*RUN_INDEX, *(c.name for c in RUN)]
+    assert list(tables.cohorts.columns) == [*COHORT_INDEX, *(c.name for c in COHORT)]
     return tables
 
 
@@ -241,7 +274,7 @@ def test_window_metrics_by_hand(tables: RunTables, spec: SummarySpec) -> None:
     assert per["orders"] == 41 * days
     assert per["liability_end"] == pytest.approx(liability)
     assert per["redeemed_share_of_settled"] == pytest.approx(urr)
-    assert per["expected_liability_end"] == pytest.approx(liability * urr)
+    assert math.isnan(per["expected_liability_end"])  # no run-off in these tables
     assert per["liability_to_monthly_gmv"] == pytest.approx(liability / (gmv / days * 30))
     assert per["earn_rate"] == pytest.approx(2010 / 510)  # per engaged member-day
     mean_out = 50_000 + 1000 + 100 * 59.5
@@ -421,12 +454,16 @@ def test_bad_tables_are_refused_with_the_column(tables: RunTables, spec: Summary
                 tables.by_rule,
                 tables.retention,
                 tables.runs,
+                tables.cohorts,
             ),
             spec,
         )
     two_points = pd.concat([tables.daily, tables.daily.assign(point=1)])
     with pytest.raises(ValueError, match="one scenario and sweep point"):
-        summarise(RunTables(two_points, tables.by_rule, tables.retention, tables.runs), spec)
+        summarise(
+            RunTables(two_points, tables.by_rule, tables.retention, tables.runs, tables.cohorts),
+            spec,
+        )
     with pytest.raises(ValueError, match="no rows"):
         summarise(tables, make_spec(groups=("control", "other")))
 
@@ -522,13 +559,51 @@ def test_a_metric_without_a_band_or_not_window_additive_has_no_months(
     assert summary.metric("control", "gmv").months == []  # no band
 
 
-def test_liability_after_breakage_is_undefined_until_breakage_is_observed() -> None:
+def test_liability_after_breakage_is_undefined_without_a_run_off() -> None:
     """A never-expire programme (nothing expired in the window): burned / (burned + expired)
-    is 1 by construction, so liability x that rate would claim no breakage at all. The
-    figure is left undefined rather than shown as face value."""
+    is 1 by construction, so liability x that rate would claim no breakage at all. Without a
+    run-off nothing says what share of the outstanding points will be redeemed: the figure is
+    left undefined rather than shown as face value."""
     tables = make_tables()
     tables.daily["points_expired"] = 0
     summary = summarise(tables, make_spec())
     assert summary.metric("control", "redeemed_share_of_settled").mean == pytest.approx(1.0)
     assert summary.metric("control", "expected_liability_end").mean is None
     assert summary.metric("control", "liability_end").mean is not None
+
+
+def test_liability_after_breakage_from_a_run_off_that_saw_every_point_leave() -> None:
+    """By hand: 1,000 points outstanding at the end; the run-off redeems 500 then 300 and
+    expires 100 then 100, so 80% of them are redeemed, exactly (no tail)."""
+    summary = summarise(make_tables(runoff=((500, 100), (300, 100))), make_spec())
+    control = summary.metrics["control"]
+    assert control["outstanding_redeemed_share"].mean == pytest.approx(0.8)
+    assert control["outstanding_redeemed_in_runoff"].mean == pytest.approx(0.8)
+    assert control["runoff_tail_share"].mean == pytest.approx(0.0)
+    assert control["expected_redemptions_end"].mean == pytest.approx(800)
+    liability = control["liability_end"].mean
+    assert liability is not None
+    assert control["expected_liability_end"].mean == pytest.approx(0.8 * liability)
+    # the window's cohorts issued 1,100 + 900 points; redeemed 250 each at age 0, then 800
+    assert control["ultimate_redemption_rate"].mean == pytest.approx((500 + 800) / 2000)
+    assert summary.warnings == [] or all("extrapolation" not in w for w in summary.warnings)
+
+
+def test_liability_after_breakage_for_a_never_expire_policy_is_below_face_value() -> None:
+    """Nothing expires; the run-off redeems 300, 150 and 75 of 1,000 points and 475 are still
+    held: the forecast lies between the run-off alone (52.5%) and everything held (100%), below
+    face value, and the report says how much rests on the extrapolated tail."""
+    tables = make_tables(runoff=((300, 0), (150, 0), (75, 0), (37.5, 0), (18.75, 0), (9.375, 0)))
+    summary = summarise(
+        tables,
+        make_spec(),
+    )
+    control = summary.metrics["control"]
+    share = control["outstanding_redeemed_share"].mean
+    low = control["outstanding_redeemed_in_runoff"].mean
+    assert low is not None and share is not None
+    assert 0.55 < low < share < 1.0
+    liability = control["liability_end"].mean
+    assert liability is not None
+    assert control["expected_liability_end"].mean == pytest.approx(share * liability)
+    assert control["runoff_tail_share"].mean > 0.0

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from sim.kpi import (
     BY_RULE,
     BY_RULE_INDEX,
+    COHORT,
+    COHORT_INDEX,
+    COHORT_PERIOD_DAYS,
     DAILY,
     EXPERIMENT,
     INDEX,
@@ -29,6 +32,9 @@ from sim.kpi import (
 __all__ = [
     "BY_RULE",
     "BY_RULE_INDEX",
+    "COHORT",
+    "COHORT_INDEX",
+    "COHORT_PERIOD_DAYS",
     "DAILY",
     "EXPERIMENT",
     "INDEX",
@@ -65,6 +71,8 @@ class SummarySpec:
     """The scenario's ``[meta.reported]`` figures."""
     warmup_days: int = 0
     """Days simulated before the metric window (for the warm-up check)."""
+    runoff_days: int = 0
+    """The scenario's ``horizon.runoff_days`` (for the run-off caution)."""
     no_programme: str | None = None
     """The group with nothing to earn or burn (None: none): every other group's programme is
     compared with it."""

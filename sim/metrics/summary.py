@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.health import Band, judge
+from sim.metrics.breakage import runoff_caution, runoff_metrics
 from sim.metrics.horizon import balances_not_settled, effect_still_moving
 from sim.metrics.reported import reported_rows
 from sim.metrics.results import (
@@ -145,9 +146,10 @@ def replication_metrics(tables: RunTables, spec: SummarySpec) -> pd.DataFrame:
     urr = _ratio(sums["points_burned"], sums["points_burned"] + sums["points_expired"])
     out["liability_end"] = last["liability"].astype(float)
     out["outstanding_points_end"] = last["outstanding_points"].astype(float)
-    # breakage is only observed once points have expired: with none expired in the window
-    # the redeemed share is 1 by construction, and liability x 1 would claim no breakage
-    out["expected_liability_end"] = (out["liability_end"] * urr).where(sums["points_expired"] > 0)
+    window_start = pd.Timestamp(daily["day"].min())
+    out = out.join(runoff_metrics(tables.cohorts, out.index, window_start))
+    # the run-off's forecast of what share of the outstanding points will be redeemed
+    out["expected_liability_end"] = out["liability_end"] * out["outstanding_redeemed_share"]
     out["liability_to_monthly_gmv"] = _ratio(out["liability_end"], sums["gmv"] / days * 30.0)
     out["earn_rate"] = _ratio(sums["points_issued"], sums["engaged_members"])
     out["burn_rate"] = _ratio(sums["points_burned"] / months, means["outstanding_points"])
@@ -178,11 +180,12 @@ def experiment_metrics(
     :func:`replication_metrics`: the :data:`EXPERIMENT` metrics, and the difference of every
     headline metric under its own name. The margin rate is the treatment's policy's.
 
-    ROI counts what the treatment leaves behind: the extra points still outstanding at the end
-    cost their cash cost per redeemed point (the treatment's points cost / points burned) times
-    the share expected to be redeemed (the treatment's redeemed share of the points settled in
-    the window, burned / (burned + expired); 1 where nothing expired, so an upper bound on
-    that cost for a programme whose points do not expire within the window)."""
+    ROI counts what the treatment leaves behind: the extra points forecast to be redeemed of
+    those outstanding at the end (treatment minus control ``expected_redemptions_end``, from
+    the run-off) cost the cash cost per redeemed point (the treatment's points cost / points
+    burned). Without a run-off the extra outstanding points are taken at the treatment's
+    redeemed share of the points settled in the window, burned / (burned + expired); 1 where
+    nothing expired, so an upper bound on that cost."""
     t = per_rep.xs(treatment, level="group")
     c = per_rep.xs(control, level="group")
     reps = t.index.intersection(c.index)
@@ -194,8 +197,9 @@ def experiment_metrics(
     out["margin_rate"] = t["margin_rate"]
     out["incremental_points_cost"] = diff["points_cost"]
     per_point = _ratio(t["points_cost"], t["points_burned"]).fillna(0.0)
-    redeemed = t["redeemed_share_of_settled"].fillna(1.0)
-    out["outstanding_points_cost"] = diff["outstanding_points_end"] * per_point * redeemed
+    settled = diff["outstanding_points_end"] * t["redeemed_share_of_settled"].fillna(1.0)
+    extra = diff["expected_redemptions_end"].where(t["expected_redemptions_end"].notna(), settled)
+    out["outstanding_points_cost"] = extra * per_point
     out["roi"] = _ratio(
         out["incremental_margin"], out["incremental_points_cost"] + out["outstanding_points_cost"]
     )
@@ -288,7 +292,8 @@ def monthly_health(tables: RunTables, spec: SummarySpec) -> dict[str, dict[str, 
         if n_days < MIN_MONTH_DAYS:
             continue
         runs = tables.runs.assign(window_days=n_days)
-        month = RunTables(rows, tables.by_rule, tables.retention, runs)
+        # the run-off forecasts the window's end, not a month's: left out (NaN) here
+        month = RunTables(rows, tables.by_rule, tables.retention, runs, tables.cohorts.iloc[0:0])
         per_rep = replication_metrics(month, spec)
         for group in spec.groups:
             if group == spec.no_programme:
@@ -341,6 +346,12 @@ def _window_warnings(tables: RunTables, spec: SummarySpec, treatments: list[str]
     return out
 
 
+def _runoff_warnings(per_rep: pd.DataFrame, spec: SummarySpec) -> list[str]:
+    groups = [g for g in spec.groups if g != spec.no_programme]
+    found = (runoff_caution(per_rep, g, spec.runoff_days, t_interval) for g in groups)
+    return [text for text in found if text]
+
+
 def summarise(tables: RunTables, spec: SummarySpec) -> Summary:
     """The summary of one scenario and sweep point (see the module docstring). An undefined
     figure (a ratio over zero, an interval from one replication) is ``None``."""
@@ -382,7 +393,10 @@ def summarise(tables: RunTables, spec: SummarySpec) -> Summary:
         metrics=metrics,
         experiment=experiment,
         programme_effect=programme_effect,
-        warnings=_window_warnings(tables, spec, treatments),
+        warnings=[
+            *_window_warnings(tables, spec, treatments),
+            *_runoff_warnings(per_rep, spec),
+        ],
         reported=reported_rows(
             spec.reported,
             per_rep,

@@ -27,12 +27,18 @@ MAX_DAYS = 3650
 
 
 class Horizon(Frozen):
-    """Simulated days: ``warmup_days`` first (left out of the metrics), then ``days``."""
+    """Simulated days: ``warmup_days`` first (left out of the metrics), then ``days``, then
+    at most ``runoff_days`` in which only the points outstanding at the end are followed."""
 
     start: Annotated[dt.date, Lax]
     """First day of the metric window (the warm-up runs before it)."""
     days: int = Field(ge=1, le=MAX_DAYS)
     warmup_days: int = Field(default=0, ge=0, le=MAX_DAYS)
+    runoff_days: int = Field(default=0, ge=0, le=MAX_DAYS)
+    """After the window, the programme goes on (no new members, no dated campaigns) for up to
+    this many days, in whole 30-day periods, or until every point outstanding at the window's
+    end has been redeemed or has left: what share of them is redeemed is the forecast behind
+    the expected liability after breakage (0: no run-off, and no such forecast)."""
 
 
 class Segment(Frozen):

@@ -7,10 +7,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from sim.accounting import COHORT_FLOWS, CohortBook
 from sim.engine import Account, Postings, to_date
 from sim.engine.flows import point_flows
 from sim.engine.liability import liability_micros
-from sim.kpi import BY_RULE, DAILY, RETENTION
+from sim.kpi import BY_RULE, COHORT, COHORT_PERIOD_DAYS, DAILY, RETENTION
 from sim.policy import MICROS
 from sim.world.arm import ArmWorld, DayOutcome
 
@@ -22,9 +23,12 @@ RETENTION_AGES = (0, 7, 14, 30, 60, 90, 120, 180, 270, 365, 540, 730)
 
 
 class Recorder:
-    """Collects one group's metric rows for the days of the metric window."""
+    """Collects one group's metric rows for the days of the metric window, and its issue
+    cohorts' development over every simulated day (warm-up included)."""
 
-    def __init__(self, aw: ArmWorld, first_day: int, window_start: int, days: int) -> None:
+    def __init__(
+        self, aw: ArmWorld, first_day: int, window_start: int, days: int, runoff_periods: int = 0
+    ) -> None:
         self.aw = aw
         self.first_day = first_day
         self.window_start = window_start
@@ -34,18 +38,34 @@ class Recorder:
         self.by_rule = np.zeros((days, aw.cp.n_rules, len(BY_RULE)))
         self.cost_issue = aw.cp.cost_per_point_issued
         self.cost_burn = aw.cp.cost_per_point_burned
+        self.cohorts = CohortBook(
+            len(aw), first_day, window_start + days - 1, COHORT_PERIOD_DAYS, runoff_periods
+        )
+        self._closed: tuple[pd.DataFrame, pd.DataFrame] | None = None
+
+    def close(self) -> None:
+        """The window has ended: keep what the window's metrics read from the members' state
+        (the run-off after it moves on), and value the cohort book."""
+        self._closed = (self._retention(), self._runs())
+        self.cohorts.value()
+
+    def follow(self, t: int, out: DayOutcome) -> None:
+        """A run-off day: only the cohort book moves."""
+        p = Postings.concat([c for r in out.results for c in r.posting_chunks])
+        self._cohorts(t, p, point_flows(p.src, p.dst))
 
     def record(self, t: int, out: DayOutcome) -> None:
+        chunks = [c for r in out.results for c in r.posting_chunks]
+        p = Postings.concat(chunks)
+        flows = point_flows(p.src, p.dst)
+        self._cohorts(t, p, flows)
         i = t - self.window_start
         if i < 0:
             return
         aw = self.aw
         ms, ps = aw.state.members, aw.state.program
         k = aw.joined
-        chunks = [c for r in out.results for c in r.posting_chunks]
-        p = Postings.concat(chunks)
-        src, dst, pts, rule = p.src, p.dst, p.points.astype(np.float64), p.rule
-        flows = point_flows(src, dst)
+        pts, rule = p.points.astype(np.float64), p.rule
         n_rules = aw.cp.n_rules
         row = self.daily[i]
         for mask, col, slot in (
@@ -106,11 +126,25 @@ class Recorder:
         row[_COLS["actions"]] = out.actions
         row[_COLS["redemptions"]] = out.redemptions
 
+    def _cohorts(self, t: int, p: Postings, flows: dict[str, npt.NDArray[np.bool_]]) -> None:
+        """The day's issues and outflows, member by member, into the cohort book."""
+        book = self.cohorts
+        moves = {"issued": flows["points_issued"], "redeemed": flows["points_burned"]}
+        moves.update({flow: flows[f"points_{flow}"] for flow in COHORT_FLOWS[1:]})
+        for name, mask in moves.items():
+            rows = np.flatnonzero(mask & (p.points != 0))
+            if not len(rows):
+                continue
+            if name == "issued":
+                book.issue(t, p.member[rows], p.points[rows])
+            else:
+                book.take(t, p.member[rows], p.points[rows], name)
+
     def tables(
         self, keys: dict[str, object]
-    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        """(daily, by_rule, retention, runs) frames of this group, index columns ``keys``
-        (scenario, point, replication, group) prepended."""
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """(daily, by_rule, retention, runs, cohorts) frames of this group, index columns
+        ``keys`` (scenario, point, replication, group) prepended."""
         aw = self.aw
         days = pd.to_datetime([to_date(self.window_start + i) for i in range(self.days)]).astype(
             "datetime64[ns]"
@@ -135,14 +169,24 @@ class Recorder:
         for pos, (key, value) in enumerate(keys.items()):
             by_rule.insert(pos, key, value)
 
-        retention = self._retention()
+        if self._closed is None:
+            self.close()
+        assert self._closed is not None
+        retention, runs = (frame.copy() for frame in self._closed)
+        for frame in (retention, runs):
+            for pos, (key, value) in enumerate(keys.items()):
+                frame.insert(pos, key, value)
+        cohorts = self._cohort_frame()
         for pos, (key, value) in enumerate(keys.items()):
-            retention.insert(pos, key, value)
+            cohorts.insert(pos, key, value)
+        return daily, by_rule, retention, runs, cohorts
 
+    def _runs(self) -> pd.DataFrame:
+        """The run's row (without the key columns) from the members' state at the window end."""
+        aw = self.aw
         k = aw.joined
-        runs = pd.DataFrame(
+        return pd.DataFrame(
             {
-                **{key: [value] for key, value in keys.items()},
                 "members": [k],
                 "redeemers_window": [int((aw.last_redeem[:k] >= self.window_start).sum())],
                 "buyers_window": [int((aw.orders_window[:k] > 0).sum())],
@@ -153,7 +197,31 @@ class Recorder:
                 "point_value": [aw.cp.policy.program.point_value],
             }
         )
-        return daily, by_rule, retention, runs
+
+    def _cohort_frame(self) -> pd.DataFrame:
+        """Each cohort's development, one row per age observed by the window's end and per
+        run-off period after it."""
+        book = self.cohorts
+        k, periods = book.k, book.runoff_periods
+        cohort, age = np.nonzero(
+            np.arange(k + periods)[None, :] <= np.arange(k - 1, -1, -1)[:, None] + periods
+        )
+        frame = pd.DataFrame(
+            {
+                "cohort_start": pd.to_datetime(
+                    [to_date(book.cohort_start(int(c))) for c in cohort]
+                ).astype("datetime64[ns]"),
+                "age": age.astype(np.int64),
+            }
+        )
+        frame["runoff_period"] = np.maximum(cohort + age - (k - 1), 0).astype(np.int64)
+        frame["issued"] = book.issued[cohort]
+        for f, flow in enumerate(COHORT_FLOWS):
+            frame[flow] = book.flows[f, cohort, age]
+        held = book.at_end if book.at_end is not None else book.outstanding()
+        frame["outstanding"] = held[cohort]
+        assert list(frame.columns[2:]) == [c.name for c in COHORT]
+        return frame
 
     def _retention(self) -> pd.DataFrame:
         """Share of members still buying at or after each age (a purchase on or after the day

@@ -23,7 +23,7 @@ import simpy
 from sim.engine import Kind, day_number, to_date
 from sim.engine.calendar import add_months
 from sim.engine.quote import campaign_active
-from sim.kpi import RunTables
+from sim.kpi import COHORT_PERIOD_DAYS, RunTables
 from sim.scenario import Scenario
 from sim.world.arm import ArmWorld, Today
 from sim.world.draws import Draws, Purpose
@@ -74,6 +74,7 @@ class World:
         self.window_start = day_number(spec.horizon.start)
         self.first_day = self.window_start - spec.horizon.warmup_days
         self.last_day = self.window_start + spec.horizon.days - 1
+        self.runoff_periods = -(-spec.horizon.runoff_days // COHORT_PERIOD_DAYS)
         self.draws = Draws(run_seed(scenario, replication), 0)
         pop = draw_population(spec, self.draws, self.first_day)
         self.draws.n = len(pop)
@@ -105,7 +106,8 @@ class World:
             self.today.append(Today(self.first_day))
             self.joined.append(0)
         self.recorders = [
-            Recorder(aw, self.first_day, self.window_start, spec.horizon.days) for aw in self.arms
+            Recorder(aw, self.first_day, self.window_start, spec.horizon.days, self.runoff_periods)
+            for aw in self.arms
         ]
         env = self.env
         env.process(self._joins())
@@ -185,7 +187,8 @@ class World:
             self.today[a].points_day = False
 
     def _clock(self) -> Generator[simpy.Event, Any, None]:
-        """Each day at noon: every group's day, then the metrics."""
+        """Each day at noon: every group's day, then the metrics; after the window, the
+        run-off's days until the points outstanding at its end have all left."""
         env = self.env
         yield env.timeout(0.5)
         while env.now < self.last_day + 1:
@@ -201,12 +204,28 @@ class World:
             if self.on_day is not None:
                 self.on_day(t)
             yield env.timeout(1)
+        for rec in self.recorders:
+            rec.close()
+        for t in range(
+            self.last_day + 1, self.last_day + 1 + self.runoff_periods * COHORT_PERIOD_DAYS
+        ):
+            if (t - self.last_day - 1) % COHORT_PERIOD_DAYS == 0 and all(
+                rec.cohorts.settled() for rec in self.recorders
+            ):
+                return
+            for a, aw in enumerate(self.arms):
+                self.today[a].day = t
+                self.recorders[a].follow(
+                    t, aw.step(self.today[a], self.draws, self.joined[a], False)
+                )
+                self.member_days += self.joined[a]
+            yield env.timeout(1)
 
     # -- results --------------------------------------------------------------------------
 
     def run(self) -> WorldRun:
         began = time.perf_counter()
-        self.env.run(until=self.last_day + 1)
+        self.env.run(until=self.last_day + 1 + self.runoff_periods * COHORT_PERIOD_DAYS)
         parts = [
             rec.tables(
                 {
@@ -218,7 +237,7 @@ class World:
             )
             for rec, aw in zip(self.recorders, self.arms, strict=True)
         ]
-        tables = RunTables(*(pd.concat([p[j] for p in parts], ignore_index=True) for j in range(4)))
+        tables = RunTables(*(pd.concat([p[j] for p in parts], ignore_index=True) for j in range(5)))
         events = members = None
         if self.export:
             events = (

@@ -1,0 +1,24 @@
+"""Points as a finance team books them: issue cohorts and their redemption development.
+
+Pure array code over the engine's postings, shared by both shells (DESIGN.md section 2):
+:mod:`~sim.accounting.cohorts` attributes each member's redemptions, expiries and reversals to
+the period the points were issued in (first in, first out), and
+:mod:`~sim.accounting.development` forecasts each cohort's ultimate redemptions from that
+development (chain ladder with a fitted tail, for a ledger's history), and
+:mod:`~sim.accounting.runoff` forecasts what share of the points outstanding at a valuation will
+be redeemed from their simulated run-off.
+"""
+
+from sim.accounting.cohorts import COHORT_FLOWS, CohortBook
+from sim.accounting.development import Development, Triangle, develop
+from sim.accounting.runoff import RunOff, run_off
+
+__all__ = [
+    "COHORT_FLOWS",
+    "CohortBook",
+    "Development",
+    "RunOff",
+    "Triangle",
+    "develop",
+    "run_off",
+]
