@@ -18,6 +18,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,7 +26,9 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from sim.cli_policy import SET_OPTION, load_with_sets
+from sim.engine.arith import PointsOverflow
 from sim.ledger import EventIn, Ledger, LedgerError, NewMember, parse_money
+from sim.ledger.closing import CloseNeedsConfirmation
 from sim.ledger.requests import event_kind, money_text
 from sim.policy import PolicyError
 
@@ -69,6 +72,7 @@ FLAGS: dict[str, dict[str, str]] = {
     "lots": {"member": "--member"},
     "import": {"replication": "--replication"},
     "apply-policy": {"evidence": "--evidence", "effective": "--effective", "group": "--group"},
+    "eod": {"date": "DATE"},
 }
 """Per command, the option (or argument) that gives each field of the library's requests;
 every command gives ``url`` with ``--db``. Fields not listed keep their name: ``feed`` and
@@ -119,7 +123,9 @@ def _client_id(f: F) -> F:
         "--id",
         "client_id",
         default=None,
-        help="Idempotency key: the same id and request again returns the first result.",
+        help="Idempotency key: the same id and request again returns the first result. Without "
+        "it the key is derived from the request and its business day, so the same command run "
+        "twice on one day records once; give distinct ids to record two identical events.",
     )(f)
 
 
@@ -139,6 +145,15 @@ def _errors() -> Iterator[None]:
     except SQLAlchemyError as err:
         click.echo(f"error: database: {err.__class__.__name__}: {err.args[0]}", err=True)
         raise SystemExit(1) from None
+    except PointsOverflow as err:
+        click.echo(f"error: {err}", err=True)
+        raise SystemExit(1) from None
+
+
+def _write(led: Ledger, ev: EventIn, client_id: str | None) -> dict[str, Any]:
+    """Record one event under ``client_id``, or under an id derived from the request (a
+    retried command records once), and return its result."""
+    return led.record([replace(ev, client_id=client_id or led.request_id(ev))])[0].__dict__
 
 
 def _day(value: dt.datetime | None) -> dt.date | None:
@@ -282,10 +297,7 @@ def record(
             "note": note,
             "day": None if day is None else _day_number(day.date()),
         }
-        if client_id:
-            fields["client_id"] = client_id
-        out = Ledger(db).record([EventIn(member, kind, **fields)])[0]
-        _show(out.__dict__)
+        _show(_write(Ledger(db), EventIn(member, kind, **fields), client_id))
 
 
 @ledger.command()
@@ -297,7 +309,8 @@ def record(
 def redeem(db: str, member: str, item: str, quantity: int, client_id: str | None) -> None:
     """Redeem a catalogue item."""
     with _errors():
-        _show(Ledger(db).redeem(member, item, quantity, client_id).__dict__)
+        ev = EventIn(member, "redeem", name=item, quantity=quantity)
+        _show(_write(Ledger(db), ev, client_id))
 
 
 @ledger.command()
@@ -322,7 +335,8 @@ def offset(db: str, member: str, amount: str, points: int, client_id: str | None
     """Pay part of an order with points (quote first with `pointsim ledger quote`)."""
     with _errors():
         led = Ledger(db)
-        _show(led.cash_offset(member, _money(amount), points, client_id).__dict__)
+        ev = EventIn(member, "cash_offset", amount=_money(amount), quantity=points)
+        _show(_write(led, ev, client_id))
 
 
 @ledger.command()
@@ -333,7 +347,7 @@ def offset(db: str, member: str, amount: str, points: int, client_id: str | None
 def freeze(db: str, member: str, reason: str, client_id: str | None) -> None:
     """Freeze a member's points (burns refused, earning withheld)."""
     with _errors():
-        _show(Ledger(db).freeze(member, reason, client_id).__dict__)
+        _show(_write(Ledger(db), EventIn(member, "freeze", note=reason), client_id))
 
 
 @ledger.command()
@@ -344,7 +358,7 @@ def freeze(db: str, member: str, reason: str, client_id: str | None) -> None:
 def unfreeze(db: str, member: str, reason: str, client_id: str | None) -> None:
     """Unfreeze a member's points."""
     with _errors():
-        _show(Ledger(db).unfreeze(member, reason, client_id).__dict__)
+        _show(_write(Ledger(db), EventIn(member, "unfreeze", note=reason), client_id))
 
 
 @ledger.command()
@@ -356,17 +370,35 @@ def unfreeze(db: str, member: str, reason: str, client_id: str | None) -> None:
 def adjust(db: str, member: str, points: int, reason: str, client_id: str | None) -> None:
     """An operator adjustment, recorded with its reason."""
     with _errors():
-        _show(Ledger(db).adjust(member, points, reason, client_id).__dict__)
+        ev = EventIn(member, "adjust", quantity=points, note=reason)
+        _show(_write(Ledger(db), ev, client_id))
 
 
 @ledger.command()
 @_db
 @click.argument("date", type=_DATE)
-def eod(db: str, date: dt.datetime) -> None:
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Close more than 31 days past the business day (closing cannot be undone).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show what the close would expire and release, per group; change nothing.",
+)
+def eod(db: str, date: dt.datetime, yes: bool, dry_run: bool) -> None:
     """Close every business day through DATE: release pending points, expire lots, review
     tiers, pay interest, send reminders."""
     with _errors():
-        days = Ledger(db).eod(date.date())
+        try:
+            if dry_run:
+                _show(Ledger(db).eod_preview(date.date(), guarded=not yes).__dict__)
+                return
+            days = Ledger(db).eod(date.date(), guarded=not yes)
+        except CloseNeedsConfirmation as err:
+            hint = " (pass --yes; --dry-run previews it)"
+            raise LedgerError(err.reason + hint, field=err.field) from None
         click.echo(f"closed {len(days)} day(s)" + (f" through {days[-1]}" if days else ""))
 
 
@@ -376,7 +408,7 @@ def eod(db: str, date: dt.datetime) -> None:
 def balance(db: str, member: str) -> None:
     """A member's accounts and tier."""
     with _errors():
-        _show(Ledger(db).balance(member))
+        _show(Ledger(db, writing=False).balance(member))
 
 
 @ledger.command()
@@ -387,7 +419,7 @@ def balance(db: str, member: str) -> None:
 def statement(db: str, member: str, first: dt.datetime | None, last: dt.datetime | None) -> None:
     """A member's postings with the running available balance."""
     with _errors():
-        frame = Ledger(db).statement(member, _day(first), _day(last))
+        frame = Ledger(db, writing=False).statement(member, _day(first), _day(last))
         for col in ("value", "cost"):  # micros in the database, currency for people
             frame[col] = [money_text(v) for v in frame[col]]
         click.echo(frame.to_string(index=False) if len(frame) else "no postings")
@@ -399,13 +431,13 @@ def statement(db: str, member: str, first: dt.datetime | None, last: dt.datetime
 def lots(db: str, member: str) -> None:
     """A member's available points by expiry date, in the order they are spent."""
     with _errors():
-        frame = Ledger(db).lots(member)
+        frame = Ledger(db, writing=False).lots(member)
         click.echo(frame.to_string(index=False) if len(frame) else "no points")
 
 
 @ledger.command()
 @_db
-@click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
+@click.argument("file", type=click.File("rb"), default="-")
 @click.option(
     "--lenient",
     is_flag=True,
@@ -418,11 +450,14 @@ def feed(db: str, file: Any, lenient: bool) -> None:
 
     Keys: client_id (required), member, kind, and record's options by their field names
     (amount, quantity, name, ref, draw, note, day); an error names the line and the key."""
+    from sim.ledger.feed import bounded_lines
     from sim.ledger.feed import feed as run_feed
 
     with _errors():
-        source = "<stdin>" if file.name == "<stdin>" else file.name
-        rep = run_feed(Ledger(db), file, click.echo, source=source, strict=not lenient)
+        name = getattr(file, "name", "<stdin>")
+        source = "<stdin>" if name in ("<stdin>", "-") or not isinstance(name, str) else name
+        lines = bounded_lines(file)
+        rep = run_feed(Ledger(db), lines, click.echo, source=source, strict=not lenient)
         rate = rep.lines / rep.seconds if rep.seconds else 0.0
         click.echo(
             f"fed {rep.lines} event(s): {rep.recorded} recorded, {rep.duplicates} already "
@@ -457,7 +492,7 @@ def import_cmd(db: str, file: Path, members: Path | None, replication: int | Non
 def export(db: str, file: Path, first: dt.datetime | None, last: dt.datetime | None) -> None:
     """Write the event log (and its members file beside it) as CSV or Parquet."""
     with _errors():
-        n = Ledger(db).export_log(file, _day(first), _day(last))
+        n = Ledger(db, writing=False).export_log(file, _day(first), _day(last))
         click.echo(f"wrote {n} events to {file}")
 
 
@@ -471,7 +506,7 @@ def metrics(db: str, first: dt.datetime, last: dt.datetime, out: Path | None) ->
     from sim.ledger.logio import write_frame
 
     with _errors():
-        frame = Ledger(db).metrics(first.date(), last.date())
+        frame = Ledger(db, writing=False).metrics(first.date(), last.date())
         if out is None:
             click.echo(frame.to_string(index=False))
         else:
@@ -484,7 +519,7 @@ def metrics(db: str, first: dt.datetime, last: dt.datetime, out: Path | None) ->
 def audit(db: str) -> None:
     """Check conservation, lots, pending, balances and the journal; exit 1 on a violation."""
     with _errors():
-        problems = Ledger(db).audit()
+        problems = Ledger(db, writing=False).audit()
     for p in problems:
         click.echo(f"violation: {p}")
     if problems:

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 from tqdm import tqdm
 
+from sim.cli_cluster import OPTION, cluster_options, tls_files
 from sim.files import write_text_atomic
 from sim.outputs import OutputError, OutputFolder, check_file, check_folder
 from sim.policy import policy_toml
 from sim.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
 
 if TYPE_CHECKING:
-    from sim.execute import Backend
+    from sim.execute import Backend, TlsFiles
     from sim.report.figures import Chart
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
@@ -44,12 +45,6 @@ OUT = click.option(
 """Options ``pointsim run`` and ``pointsim sweep`` share."""
 
 
-SCHEDULER = click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="Run on the dask.distributed cluster whose scheduler is at ADDRESS "
-    "(tcp://host:8786) instead of local processes; the tables are the same.",
-)
 FORCE = click.option(
     "--force",
     is_flag=True,
@@ -76,12 +71,15 @@ def output_folder(out: Path | None, name: str, force: bool) -> Path:
     return target
 
 
-def backend(workers: int | None, scheduler: str | None) -> Backend:
-    """Local processes, or the Dask cluster at ``scheduler`` (exit 1 when unreachable)."""
-    from sim.execute import Backend, SchedulerError
+def backend(workers: int | None, scheduler: str | None, tls: TlsFiles | None = None) -> Backend:
+    """Local processes, or the Dask cluster at ``scheduler``, over TLS with ``tls`` (from
+    :func:`sim.cli_cluster.tls_files`); exit 1 when it cannot be reached or refuses us."""
+    from sim.execute import Backend, SchedulerError, SecurityError
 
     try:
-        return Backend.choose(workers, scheduler)
+        return Backend.choose(workers, scheduler, tls)
+    except SecurityError as err:  # tls_files has checked the options: kept for safety
+        raise click.BadParameter(str(err), param_hint=OPTION[err.setting]) from None
     except SchedulerError as err:
         fail(f"--scheduler {err}")
 
@@ -101,7 +99,7 @@ def fail(message: str) -> NoReturn:
 @OUT
 @FORCE
 @workers_option("replications")
-@SCHEDULER
+@cluster_options
 @click.option(
     "--export-events",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -140,6 +138,9 @@ def run(
     force: bool,
     workers: int | None,
     scheduler: str | None,
+    tls_ca_file: Path | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
     export_events: Path | None,
     no_report: bool,
     no_programme: bool,
@@ -158,6 +159,7 @@ def run(
         raise click.BadParameter(
             f"{export_events}: expected a .csv or .parquet file", param_hint="--export-events"
         )
+    tls = tls_files(scheduler, tls_ca_file, tls_cert, tls_key)
     try:
         scn = load_scenario(
             scenario if scenario is not None else DEFAULT_SCENARIO,
@@ -180,7 +182,7 @@ def run(
             fail(str(err))
     reps = scn.spec.replications
     with (
-        backend(workers, scheduler) as where,
+        backend(workers, scheduler, tls) as where,
         tqdm(total=reps, desc=scn.name, unit="replication", disable=None, leave=False) as bar,
     ):
         try:
@@ -203,7 +205,7 @@ def run(
         extra = []
         if robustness:
             folder.claim(["robustness"])
-            with backend(workers, scheduler) as where_r:
+            with backend(workers, scheduler, tls) as where_r:
                 verdicts, chart = robustness_outputs(
                     scenario if scenario is not None else DEFAULT_SCENARIO,
                     dict(sets=sets, members=members, days=days, replications=replications,

@@ -11,12 +11,12 @@ from typing import Any
 import click
 from tqdm import tqdm
 
+from sim.cli_cluster import cluster_options, tls_files
 from sim.cli_run import (
     DAYS,
     FORCE,
     MEMBERS,
     OUT,
-    SCHEDULER,
     SETS,
     backend,
     output_folder,
@@ -63,7 +63,7 @@ def _overrides(**options: Any) -> dict[str, Any]:
 @OUT
 @FORCE
 @workers_option("the runs")
-@SCHEDULER
+@cluster_options
 @SETS
 @click.option(
     "--vary",
@@ -108,6 +108,9 @@ def sweep(
     force: bool,
     workers: int | None,
     scheduler: str | None,
+    tls_ca_file: Path | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
     sets: tuple[str, ...],
     varies: tuple[str, ...],
     sampler: str | None,
@@ -133,6 +136,7 @@ def sweep(
     began = time.perf_counter()
     if maximize and minimize:
         raise click.UsageError("give --maximize or --minimize, not both")
+    tls = tls_files(scheduler, tls_ca_file, tls_cert, tls_key)
     overrides = _overrides(
         parameters=_vary(varies),
         sampler=sampler,
@@ -153,7 +157,7 @@ def sweep(
     tasks = plan.tasks()
     failures = 0
     with (
-        backend(workers, scheduler) as where,
+        backend(workers, scheduler, tls) as where,
         OutputFolder(target) as folder,
         tqdm(total=len(tasks), desc=plan.name, unit="run", disable=None, leave=False) as bar,
     ):

@@ -3,7 +3,8 @@
 A run is one replication of one point: a :class:`RunTask` carries everything a worker needs
 (its scenario, already parsed and validated, and nothing from the disk). :func:`execute`
 runs tasks on a :class:`Backend`, in this process (``inline``), on a pool of local processes
-(``processes``) or on a ``dask.distributed`` cluster (``dask``), and yields each
+(``processes``) or on a ``dask.distributed`` cluster (``dask``; over TLS with the certificates
+of :class:`TlsFiles`, or those of dask's own configuration), and yields each
 :class:`RunOutput` as it finishes. Where a task runs never changes its result: a run's random
 numbers come from (scenario, replication) alone, so ``pointsim run --scheduler`` writes the
 same tables as a local run.
@@ -21,13 +22,15 @@ import hashlib
 import json
 import os
 import socket
+import ssl
 import time
 import traceback
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import SplitResult, urlsplit
 
 import numpy as np
 import pandas as pd
@@ -40,6 +43,9 @@ from sim.scenario import Scenario
 from sim.scenario.model import NO_PROGRAMME
 from sim.world import simulate
 
+if TYPE_CHECKING:
+    from distributed.security import Security
+
 __all__ = [
     "FAIL_POINTS",
     "Backend",
@@ -47,13 +53,25 @@ __all__ = [
     "RunOutput",
     "RunTask",
     "SchedulerError",
+    "SecurityError",
+    "TlsFiles",
+    "cluster_security",
     "execute",
+    "is_tls_address",
     "run_task",
     "scenario_key",
     "summary_spec",
+    "tls_configured",
 ]
 
 FAIL_POINTS = "POINTSIM_FAIL_POINTS"
+CONNECT_TIMEOUT = 10.0
+"""Seconds a client waits for the scheduler at most (less when dask's
+``distributed.comm.timeouts.connect`` is shorter)."""
+TLS_SCHEMES = frozenset({"tls", "wss"})
+TLS_CONFIG = ("distributed.comm.tls.ca-file", "distributed.comm.tls.client.cert")
+"""Dask's own settings that let a client into a TLS cluster when no :class:`TlsFiles` is given
+(``distributed.comm.tls.client.key`` too when the key is not in the certificate file)."""
 
 Keep = Literal["metrics", "daily", "events"]
 """What a run sends back besides its headline rows: nothing more (``metrics``), its daily
@@ -61,7 +79,17 @@ tables (``daily``), or its daily tables and the event log fed to the engine (``e
 
 
 class SchedulerError(RuntimeError):
-    """The Dask scheduler cannot be reached."""
+    """The Dask scheduler cannot be reached, or refuses this client."""
+
+
+class SecurityError(ValueError):
+    """A TLS setting of the Dask client is missing, does not fit the scheduler's address, or
+    names a file that is not what it should be. ``setting`` names it: ``address``,
+    ``ca_file``, ``cert`` or ``key``."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 @dataclass(frozen=True)
@@ -243,12 +271,21 @@ class Backend:
         return cls("inline" if n == 1 else "processes", n)
 
     @classmethod
-    def choose(cls, workers: int | None = None, scheduler: str | None = None) -> Backend:
-        """The backend the command line asks for: a Dask cluster when ``scheduler`` is given,
-        else local processes. :class:`SchedulerError` when the scheduler cannot be reached."""
+    def choose(
+        cls,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        tls: TlsFiles | None = None,
+    ) -> Backend:
+        """The backend the command line asks for: a Dask cluster when ``scheduler`` is given
+        (over TLS with ``tls``, see :func:`cluster_security`), else local processes.
+        :class:`SecurityError` when ``tls`` does not fit ``scheduler``,
+        :class:`SchedulerError` when the scheduler cannot be reached or refuses us."""
         if scheduler is None:
+            if tls is not None:
+                raise SecurityError("address", "TLS certificates are for a Dask scheduler")
             return cls.local(workers)
-        return cls("dask", 1, connect(scheduler), scheduler)
+        return cls("dask", 1, connect(scheduler, cluster_security(scheduler, tls)), scheduler)
 
     def describe(self) -> str:
         if self.kind == "dask":
@@ -266,21 +303,148 @@ class Backend:
         self.close()
 
 
-def connect(address: str) -> Any:
-    """A ``distributed.Client`` on the scheduler at ``address``; :class:`SchedulerError` when it
-    cannot be reached."""
+@dataclass(frozen=True)
+class TlsFiles:
+    """The PEM files that let this client into a TLS-only Dask cluster: the cluster's CA
+    certificate(s), this client's certificate (signed by that CA) and its private key (None
+    when the key follows the certificate in ``cert``). Each is read and checked when made:
+    :class:`SecurityError` names the file that cannot be read or is not what it should be."""
+
+    ca_file: Path
+    cert: Path
+    key: Path | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            ssl.create_default_context(cafile=_readable(self.ca_file, "ca_file"))
+        except ssl.SSLError as err:
+            raise SecurityError(
+                "ca_file", f"{self.ca_file}: not a PEM CA certificate ({_reason(err)})"
+            ) from None
+        cert = _readable(self.cert, "cert")
+        key = _readable(self.key, "key") if self.key is not None else None
+        if "-----BEGIN CERTIFICATE-----" not in Path(cert).read_text(errors="replace"):
+            raise SecurityError("cert", f"{self.cert}: not a PEM certificate")
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(cert, key)
+        except ssl.SSLError as err:
+            if self.key is None:
+                raise SecurityError(
+                    "cert",
+                    f"{self.cert}: holds no private key for its certificate"
+                    f" ({_reason(err)}): give the key file",
+                ) from None
+            raise SecurityError(
+                "key", f"{self.key}: not the PEM private key of {self.cert} ({_reason(err)})"
+            ) from None
+
+    def security(self) -> Security:
+        """These files as the ``distributed.security.Security`` of a client that accepts no
+        unencrypted connection."""
+        from distributed.security import Security
+
+        return Security(  # type: ignore[no-untyped-call]
+            require_encryption=True,
+            tls_ca_file=str(self.ca_file),
+            tls_client_cert=str(self.cert),
+            tls_client_key=str(self.key) if self.key is not None else None,
+        )
+
+
+def _readable(path: Path, setting: str) -> str:
+    """``path`` as a string once it is known to be a file this process can read."""
+    try:
+        with open(path, "rb") as f:
+            f.read(1)
+    except OSError as err:
+        raise SecurityError(setting, f"{path}: cannot read it ({err.strerror})") from None
+    return str(path)
+
+
+def _reason(err: ssl.SSLError) -> str:
+    return str(err.reason or err.strerror or err)
+
+
+def _url(address: str) -> SplitResult:
+    return urlsplit(address if "://" in address else f"tcp://{address}")
+
+
+def is_tls_address(address: str) -> bool:
+    """Whether a scheduler address asks for TLS (``tls://``; ``wss://``); a bare ``HOST:PORT``
+    is ``tcp://``, as ``distributed`` reads it."""
+    return _url(address).scheme in TLS_SCHEMES
+
+
+def tls_configured() -> bool:
+    """Whether dask's own configuration (a YAML file, or ``DASK_DISTRIBUTED__COMM__TLS__...``
+    variables) gives a client the cluster's CA certificate and a client certificate."""
+    import dask.config
+
+    return all(dask.config.get(name, None) for name in TLS_CONFIG)
+
+
+def cluster_security(address: str, tls: TlsFiles | None = None) -> Security | None:
+    """The ``distributed.security.Security`` of a client of the scheduler at ``address``: from
+    ``tls`` when given; for a TLS address without it, from dask's configuration
+    (:data:`TLS_CONFIG`); for a plain address, None (the client reads dask's configuration as
+    it always does). :class:`SecurityError` when certificates are given for a plain address, or
+    a TLS address has none."""
+    if tls is not None:
+        if not is_tls_address(address):
+            raise SecurityError(
+                "address",
+                f"{address} is not a TLS address and certificates are given for it:"
+                " a TLS scheduler's address starts with tls://",
+            )
+        return tls.security()
+    if not is_tls_address(address):
+        return None
+    if not tls_configured():
+        raise SecurityError(
+            "cert",
+            f"{address} is a TLS scheduler and no certificates are given for it (nor"
+            f" {' and '.join(TLS_CONFIG)} in dask's configuration)",
+        )
+    from distributed.security import Security
+
+    return Security(require_encryption=True)  # type: ignore[no-untyped-call]
+
+
+def connect_timeout() -> float:
+    """Seconds to wait for the scheduler: :data:`CONNECT_TIMEOUT`, or dask's
+    ``distributed.comm.timeouts.connect`` when that is shorter."""
+    import dask.config
+    from dask.utils import parse_timedelta
+
+    configured = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s")
+    return min(CONNECT_TIMEOUT, float(configured or CONNECT_TIMEOUT))
+
+
+def connect(address: str, security: Security | None = None) -> Any:
+    """A ``distributed.Client`` on the scheduler at ``address`` (with ``security``, see
+    :func:`cluster_security`); :class:`SchedulerError` when it cannot be reached or refuses
+    this client, within :func:`connect_timeout`."""
     from distributed import Client
 
-    url = urlsplit(address if "://" in address else f"tcp://{address}")
-    if url.scheme == "tcp":  # refused at once, rather than after the client's retries
+    url = _url(address)
+    timeout = connect_timeout()
+    if url.scheme in ("tcp", "tls"):  # refused at once, rather than after the client's retries
         try:
-            socket.create_connection((url.hostname or "localhost", url.port or 8786), 5).close()
+            where = (url.hostname or "localhost", url.port or 8786)
+            socket.create_connection(where, min(5.0, timeout)).close()
         except (OSError, ValueError) as err:
             raise SchedulerError(f"{address}: cannot reach a Dask scheduler ({err})") from None
     try:
-        return Client(address, timeout="10s")  # type: ignore[no-untyped-call]
-    except (OSError, TimeoutError) as err:
-        raise SchedulerError(f"{address}: cannot reach a Dask scheduler ({err})") from None
+        return Client(address, security=security, timeout=timeout)  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError, RuntimeError, ValueError) as err:
+        hint = (
+            "is it a TLS scheduler whose CA signed this client's certificate?"
+            if url.scheme in TLS_SCHEMES
+            else "a scheduler started with TLS needs a tls:// address and certificates"
+        )
+        raise SchedulerError(
+            f"{address}: cannot connect to a Dask scheduler ({err}; {hint})"
+        ) from None
 
 
 def _processes(tasks: Sequence[RunTask], workers: int, keep: Keep) -> Iterator[RunOutput]:

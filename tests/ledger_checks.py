@@ -10,13 +10,15 @@ window, points expiring, refunds clawing back beyond the balance, tiers reviewed
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
-from sim.ledger import Ledger, NewMember
+from sim.ledger import EventIn, Ledger, LedgerError, NewMember
 from sim.ledger import schema as t
 from sim.policy import Policy, load_policy, override
 
@@ -156,3 +158,47 @@ def snapshot(led: Ledger) -> dict[str, object]:
         lots = conn.execute(select(t.lots.c.member, t.lots.c.expires_on, t.lots.c.points))
         out["lots"] = sorted((m, -1 if e is None else e, p) for m, e, p in lots)
     return out
+
+
+def seeded(url: str) -> Ledger:
+    """A ledger under the "pending" test policy (coffee beans; two units of merch in stock)
+    on its first business day :data:`START`, opened by the requests that gave m0 1000
+    points and m1 60 (a request opens its day before it is checked, so a refused one would
+    open it); client id "known" is taken."""
+    led, _ = new_ledger(url, "pending")
+    led.record(
+        [
+            EventIn("m0", "adjust", client_id="known", quantity=1000, note="opening balance"),
+            EventIn("m1", "adjust", quantity=60, note="opening balance"),
+        ]
+    )
+    return led
+
+
+def refused(led: Ledger, call: Callable[[], object], *expected: str) -> LedgerError:
+    """Run ``call``: it must raise a LedgerError whose message holds every ``expected``
+    fragment, and leave the ledger unchanged with a clean audit."""
+    before = snapshot(led)
+    with pytest.raises(LedgerError) as info:
+        call()
+    message = str(info.value)
+    for fragment in expected:
+        assert fragment in message, f"{fragment!r} not in the message {message!r}"
+    after = snapshot(led)
+    assert after == before, f"refused ({message}) but the ledger changed"
+    audit_clean(led, after)
+    return info.value
+
+
+_AUDITED: dict[str, dict[str, object]] = {}
+
+
+def audit_clean(led: Ledger, state: dict[str, object]) -> None:
+    """Assert ``led.audit()`` is clean; skipped when this ledger (by its URL, unique to a
+    test) was audited clean in the very same :func:`snapshot` state: the ledger never edits
+    postings in place, so the audit could not differ, and the module's refusals on one
+    ledger would otherwise audit it some 50 times."""
+    if _AUDITED.get(led.url) == state:
+        return
+    assert led.audit() == []
+    _AUDITED[led.url] = state

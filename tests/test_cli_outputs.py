@@ -131,9 +131,10 @@ def _as_nobody(tmp_path: Path) -> list[str]:
         return []
     if shutil.which("setpriv") is None:
         pytest.fail("setpriv (util-linux) is needed to test permissions as root")
-    for p in (tmp_path, *tmp_path.parents):
+    project = Path(__file__).resolve().parent.parent  # and the package and its venv
+    for p in (tmp_path, *tmp_path.parents, project, *project.parents):
         if p == Path("/"):
-            break
+            continue
         p.chmod(p.stat().st_mode | 0o005)  # let the unprivileged user reach the folder
     return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
 

@@ -146,6 +146,8 @@ points = 30
 
 
 def test_coffee_referral_pays_50_beans_to_both_sides_on_the_first_purchase() -> None:
+    """The referee's event pays both sides (the referrer's own event pays nothing: the engine
+    ties the bonus to the referral relation)."""
     cp = repo_policy("coffee_beans")
     sim = Sim.start(cp, 2, "2026-03-03", referrer=[-1, 0])
     signup = sim.step(
@@ -162,25 +164,38 @@ def test_coffee_referral_pays_50_beans_to_both_sides_on_the_first_purchase() -> 
             referral(1, "first_purchase", "referee"),
         ),
     )
-    assert earned(bought) == [30, 50, 50]
+    assert earned(bought) == [30, 0, 50]  # the event's own member's points
+    by_rule = points_by_rule(cp, bought.postings, Account.AVAILABLE)
+    assert by_rule["referral"] == 100  # 50 to each side
     assert (sim.available(0), sim.available(1)) == (50, 80)
 
 
 def test_fintech_referral_pays_the_referrer_50_at_signup_and_50_at_verification() -> None:
     cp = repo_policy("fintech_wealth")
     sim = Sim.start(cp, 2, "2026-03-03", referrer=[-1, 0])
-    signup = sim.step(
-        "2026-03-03",
-        batch(referral(0, "signup", "referrer"), referral(1, "signup", "referee")),
-    )
-    assert earned(signup) == [50, 0]
-    verified = sim.step(
-        "2026-03-06",
-        batch(referral(0, "verified", "referrer"), referral(1, "verified", "referee")),
-    )
-    assert earned(verified) == [50, 0]
+    signup = sim.step("2026-03-03", referral(1, "signup", "referee"))
+    assert earned(signup) == [0]  # the referee earns nothing here; its referrer 50
+    verified = sim.step("2026-03-06", referral(1, "verified", "referee"))
     assert points_by_rule(cp, verified.postings, Account.AVAILABLE) == {"referral_verified": 50}
     assert (sim.available(0), sim.available(1)) == (100, 0)
+
+
+def test_a_referral_is_paid_once_per_referee_and_stage_and_never_to_oneself() -> None:
+    """Points farming: the same referral event again, a member naming itself as referrer, a
+    member without a referrer: nothing more is paid (issue 16)."""
+    cp = repo_policy("fintech_wealth")
+    sim = Sim.start(cp, 3, "2026-03-03", referrer=[-1, 0, 2])
+    first = sim.step("2026-03-03", batch(referral(1, "signup", "referee"),
+                                         referral(1, "signup", "referee")))  # fmt: skip
+    assert statuses(first)[1] == "DUPLICATE"
+    again = sim.step("2026-03-04", referral(1, "signup", "referee"))
+    assert statuses(again) == ["DUPLICATE"]
+    own = sim.step("2026-03-05", batch(referral(2, "signup", "referee"),
+                                       referral(0, "signup", "referee")))  # fmt: skip
+    assert statuses(own) == ["NO_MATCH", "NO_MATCH"]
+    farmed = sim.step("2026-03-06", batch(*[referral(0, "signup", "referrer")] * 5))
+    assert earned(farmed) == [0] * 5
+    assert (sim.available(0), sim.available(1), sim.available(2)) == (50, 0, 0)
 
 
 def test_count_task_pays_once_for_the_third_share_of_a_week() -> None:

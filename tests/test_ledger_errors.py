@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from ledger_checks import START, ledger_policy, new_ledger, snapshot
+from ledger_checks import START, ledger_policy, refused, seeded, snapshot
 from sqlalchemy import create_engine, text
 
 from sim.cli import main
@@ -29,21 +29,6 @@ from sim.policy import MICROS
 
 NEXT = START + dt.timedelta(days=1)
 NAN, INF = math.nan, math.inf
-
-
-def seeded(url: str) -> Ledger:
-    """A ledger under the "pending" test policy (coffee beans; two units of merch in stock)
-    on its first business day :data:`START`, opened by the requests that gave m0 1000
-    points and m1 60 (a request opens its day before it is checked, so a refused one would
-    open it); client id "known" is taken."""
-    led, _ = new_ledger(url, "pending")
-    led.record(
-        [
-            EventIn("m0", "adjust", client_id="known", quantity=1000, note="opening balance"),
-            EventIn("m1", "adjust", quantity=60, note="opening balance"),
-        ]
-    )
-    return led
 
 
 @pytest.fixture
@@ -60,35 +45,6 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
     ledger = seeded(f"sqlite:///{tmp_path_factory.mktemp('shared') / 'points.db'}")
     yield ledger
     ledger.engine.dispose()
-
-
-def refused(led: Ledger, call: Callable[[], object], *expected: str) -> LedgerError:
-    """Run ``call``: it must raise a LedgerError whose message holds every ``expected``
-    fragment, and leave the ledger unchanged with a clean audit."""
-    before = snapshot(led)
-    with pytest.raises(LedgerError) as info:
-        call()
-    message = str(info.value)
-    for fragment in expected:
-        assert fragment in message, f"{fragment!r} not in the message {message!r}"
-    after = snapshot(led)
-    assert after == before, f"refused ({message}) but the ledger changed"
-    audit_clean(led, after)
-    return info.value
-
-
-_AUDITED: dict[str, dict[str, object]] = {}
-
-
-def audit_clean(led: Ledger, state: dict[str, object]) -> None:
-    """Assert ``led.audit()`` is clean; skipped when this ledger (by its URL, unique to a
-    test) was audited clean in the very same :func:`snapshot` state: the ledger never edits
-    postings in place, so the audit could not differ, and the module's refusals on one
-    ledger would otherwise audit it some 50 times."""
-    if _AUDITED.get(led.url) == state:
-        return
-    assert led.audit() == []
-    _AUDITED[led.url] = state
 
 
 # --------------------------------------------------------------------------- fields
@@ -149,7 +105,7 @@ BAD_FIELDS = {
     ),
     "negative quantity": (
         EventIn("m0", "redeem", name="dessert", quantity=-1),
-        ["events[0].quantity: -1, expected >= 0"],
+        ["events[0].quantity: -1, expected 0..1000000"],
     ),
     "zero adjustment": (
         EventIn("m0", "adjust", quantity=0, note="typo"),
@@ -161,7 +117,7 @@ BAD_FIELDS = {
     ),
     "no member key": (
         EventIn("", "checkin"),
-        ["events[0].member: empty, expected a member key"],
+        ["events[0].member: empty, expected text"],
     ),
     "redeem without an item": (
         EventIn("m0", "redeem", quantity=1),
@@ -298,7 +254,7 @@ def test_bad_members_are_refused(led: Ledger) -> None:
         lambda: led.add_members([NewMember("new"), NewMember("x", group="vip")]),
         "members[1].group: 'vip', expected one of ['default']",
     )
-    refused(led, lambda: led.add_members([NewMember("")]), "members[0].key: '', expected 1-128")
+    refused(led, lambda: led.add_members([NewMember("")]), "members[0].key: empty, expected text")
     refused(
         led,
         lambda: led.add_members([NewMember("y", birth_month=13)]),
@@ -403,12 +359,15 @@ BAD_LINES = {
         edit(2, "12500000", "12500000.5"),
         ["line 2: amount '12500000.5'", "expected an integer"],
     ),
-    "negative amount": (edit(2, "12500000", "-3"), ["line 2: amount '-3'", "expected micros >= 0"]),
+    "negative amount": (
+        edit(2, "12500000", "-3"),
+        ["line 2: amount '-3'", "expected 0..1000000000000000"],
+    ),
     "non-integer quantity": (
         edit(5, ",5,", ",2.5,"),
         ["line 5: quantity '2.5'", "expected an integer"],
     ),
-    "empty member": (edit(3, ",m1,", ",,"), ["line 3: member ''", "expected a member id"]),
+    "empty member": (edit(3, ",m1,", ",,"), ["line 3: member ''", "expected printable text"]),
     "adjust without a reason": (edit(5, "goodwill", ""), ["line 5", "note", "reason"]),
     "zero-value purchase": (edit(2, "12500000", "0"), ["line 2", "amount", "order value > 0"]),
 }

@@ -231,7 +231,7 @@ CLI_ERRORS: dict[str, tuple[list[str], str]] = {
     ),
     "record --quantity": (
         ["record", "redeem", "--member", "m0", "--name", "dessert", "--quantity", "-2"],
-        "--quantity: -2, expected >= 0",
+        "--quantity: -2, expected 0..1000000",
     ),
     "record --day": (
         ["record", "checkin", "--member", "m0", "--day", str(LATER)],

@@ -153,14 +153,16 @@ class RewardRate(Mechanism):
         "Bijmolt, van Heerde & Pieters (2005), JMR 42: mean price elasticity -2.62 over"
         " 1,851 estimates",
     )
-    saturation: PosFloat = param(
+    saturation: float = param(
         1.0,
         0.5,
         1.0,
         "Gupta & Cooper (1992), J. Consumer Research 19: consumers discount promotional"
         " discounts and the response saturates at large ones; level assumed (at most 1: a"
         " felt price cut stays below the whole price)",
+        gt=0.0,
         le=1.0,
+        allow_inf_nan=False,
     )
     promotion_half_life_days: PosFloat = param(
         12.0,

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from sim.engine.arith import whole_points
 from sim.engine.boost import stack, tier_factor
 from sim.engine.codes import EARN_KIND, Account, Kind, Status
 from sim.engine.compiled import UNLIMITED, CompiledCampaign, CompiledPolicy
 from sim.engine.context import Ctx
-from sim.engine.earn import EPS, Activity, record_activity, rule_candidates
+from sim.engine.earn import Activity, record_activity, rule_candidates
 from sim.engine.groups import group_sum, scatter_add
 from sim.engine.journal import credit_lots
 from sim.engine.quote import campaign_active, in_audience
@@ -66,7 +67,7 @@ def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I6
         t, r = tier[sp], rows[sp]
         f = tier_factor(cp, t, ms.birth_month[member[r]], ctx.month_of_year)
         tier_f[sp] = f
-        boosted[r] = np.floor(base[r] * f + EPS).astype(np.int64)
+        boosted[r] = whole_points(base[r] * f)
     none = np.zeros(0, np.int64)
     active = [c for c in cp.campaigns if campaign_active(c, ctx.day)]
     if not active:
@@ -95,7 +96,7 @@ def _multiply(ctx: Ctx, rule: I64, member: I64, base: I64) -> tuple[I64, I64, I6
         lead_mult[j[better]] = c.multiplier
     row_tier_f = np.ones(len(rule))
     row_tier_f[rows] = tier_f
-    total = np.floor(base[hit_rows] * row_tier_f[hit_rows] * camp_f + EPS).astype(np.int64)
+    total = whole_points(base[hit_rows] * row_tier_f[hit_rows] * camp_f)
     extra = np.maximum(total + bonus - boosted[hit_rows], 0)
     return boosted, hit_rows, extra, lead
 
@@ -239,11 +240,33 @@ def apply_earn(ctx: Ctx) -> None:
         np.add.at(wanted, parts.event, asked)
         ctx.status[(wanted > 0) & (ctx.points < wanted)] = Status.CAPPED
     earn_kinds = EARN_KIND[ev.kind]
-    ctx.status[earn_kinds & (wanted == 0) & (ctx.status == Status.OK)] = Status.NO_RULE
+    no_rule = earn_kinds & (wanted == 0) & (ctx.status == Status.OK)
+    for _rule, event, _referrer, _points in ctx.referrers:
+        no_rule[event] = False  # it paid the referrer
+    ctx.status[no_rule] = Status.NO_RULE
     if frozen_block:
         ctx.status[earn_kinds & ms.frozen[ev.member] & (wanted > 0)] = Status.FROZEN
     paid = parts.points > 0
     _post(ctx, parts if paid.all() else parts.take(paid))
+    if ctx.referrers:
+        pay_referrers(ctx)
+
+
+def pay_referrers(ctx: Ctx) -> None:
+    """The referrers' side of the referral stages paid today (:func:`sim.engine.earn.
+    _referral` decided who): posted under the referral rule like any earning (available or
+    pending by its delay, qualifying, shared with the referrer's own mentor), without
+    multipliers or caps; nothing to a frozen referrer when freezing blocks earning."""
+    ms, cp = ctx.ms, ctx.cp
+    for rule_idx, event, referrer, points in ctx.referrers:
+        keep = ~ms.frozen[referrer] if cp.freeze_blocks_earn else np.ones(len(referrer), bool)
+        n = int(keep.sum())
+        if not n:
+            continue
+        rule = np.full(n, rule_idx, np.int64)
+        pts = np.full(n, points, np.int64)
+        _post(ctx, Parts(event[keep], referrer[keep], rule, rule, rule, pts))
+    ctx.referrers.clear()
 
 
 def _post(ctx: Ctx, parts: Parts) -> None:
@@ -305,12 +328,13 @@ def pay_mentors(ctx: Ctx, member: I64, rule_ids: I64, points: I64, event: I64 | 
     refund inside the window are never shared). Paid as pending points due later."""
     ms = ctx.ms
     for rule_idx, rule, shared in ctx.cp.mentor:
-        sel = shared[rule_ids] & (ms.referrer[member] >= 0)
+        referrer = ms.referrer[member]
+        sel = shared[rule_ids] & (referrer >= 0) & (referrer != member)  # never oneself
         if rule.days is not None:
             sel &= (ctx.day - ms.join_day[member]) < rule.days
         if not sel.any():
             continue
-        pts = np.floor(points[sel] * rule.share + EPS).astype(np.int64)
+        pts = whole_points(points[sel] * rule.share)
         mentor = ms.referrer[member[sel]]
         keep = pts > 0
         ev_idx = event[sel][keep] if isinstance(event, np.ndarray) else event

@@ -7,6 +7,8 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
+from sim.policy.earn import MAX_ONE_TIME_RULES
+
 
 class Account(IntEnum):
     """Where points sit. ``ISSUED`` is the programme's source; a member's ledger satisfies
@@ -96,6 +98,9 @@ REJECTED = frozenset(
 )
 
 STAGES = ("signup", "verified", "first_purchase")
+REFERRAL_BIT = MAX_ONE_TIME_RULES
+"""A referee's member flags bits ``REFERRAL_BIT + stage``: its referral stage was paid. The
+one-time rules use the bits below (at most ``MAX_ONE_TIME_RULES``)."""
 ROLES = ("referrer", "referee")
 
 

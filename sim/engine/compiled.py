@@ -16,6 +16,7 @@ from sim.engine.expiry_scheme import ExpiryScheme
 from sim.policy import ACTIONS, MICROS, SYSTEM_RULES, Policy
 from sim.policy.control import Campaign
 from sim.policy.earn import (
+    MAX_ONE_TIME_RULES,
     EarnRule,
     MentorShareRule,
     OneTimeRule,
@@ -223,8 +224,8 @@ def compile_policy(policy: Policy, categories: tuple[str, ...] = ()) -> Compiled
         if isinstance(r, TaskRule):
             task_col[i] = len(task_col)
         if isinstance(r, OneTimeRule):
-            if len(one_time) >= 62:
-                raise ValueError("at most 62 one-time rules are supported")
+            if len(one_time) >= MAX_ONE_TIME_RULES:  # the policy's validation says so first
+                raise ValueError(f"at most {MAX_ONE_TIME_RULES} one-time rules are supported")
             one_time[i] = len(one_time)
         if isinstance(r, MentorShareRule):
             shared = np.zeros(n, bool)

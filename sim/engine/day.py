@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.engine import calendar as cal
+from sim.engine.arith import whole_points
 from sim.engine.award import apply_earn, pay_mentors
 from sim.engine.burn import apply_burns, apply_refunds, close_auctions
 from sim.engine.codes import Account, Kind
@@ -244,7 +245,7 @@ def _interest(ctx: Ctx) -> None:
     ms = ctx.ms
     bal = ms.acct[:, Account.AVAILABLE]
     m = np.flatnonzero((bal > 0) & (bal >= cp.interest_min_balance))
-    pts = np.floor(bal[m] * cp.interest_rate + 1e-9).astype(np.int64)
+    pts = whole_points(bal[m] * cp.interest_rate)
     if cp.interest_max_points < UNLIMITED:
         pts = np.minimum(pts, cp.interest_max_points)
     ctx.journal.post(m, ctx.cp.rule("interest"), Account.ISSUED, Account.AVAILABLE, pts)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sim.engine.codes import Kind, Status
+from sim.engine.arith import whole_points
+from sim.engine.codes import REFERRAL_BIT, STAGES, Kind, Status, referral_code
 from sim.engine.context import Ctx
 from sim.engine.groups import cumsum_in_group, first_among, first_of_group, rank_in_group
 from sim.engine.tiers import add_qualifying, upgrade_now
@@ -31,15 +32,10 @@ from sim.policy.earn import (
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
-EPS = 1e-9
 
 
 def _round(x: F64, how: str) -> I64:
-    if how == "floor":
-        return np.floor(x + EPS).astype(np.int64)
-    if how == "ceil":
-        return np.ceil(x - EPS).astype(np.int64)
-    return np.floor(x + 0.5).astype(np.int64)
+    return whole_points(x, how)
 
 
 @dataclass
@@ -145,25 +141,40 @@ def rule_candidates(ctx: Ctx, act: Activity, rule_idx: int, rule: EarnRule) -> t
         ms.flags[ev.member[idx]] |= bit
         return idx, np.full(len(idx), rule.points, np.int64)
     if isinstance(rule, ReferralRule):
-        stage = ("signup", "verified", "first_purchase").index(rule.stage)
-        referrals = ctx.of_kind(Kind.REFERRAL)
-        parts = []
-        for role, pts_each in ((0, rule.referrer_points), (1, rule.referee_points)):
-            if pts_each:
-                idx = referrals[ev.code[referrals] == stage * 2 + role]
-                parts.append((idx, np.full(len(idx), pts_each, np.int64)))
-        if not parts:
-            return none
-        idx = np.concatenate([p[0] for p in parts])
-        pts = np.concatenate([p[1] for p in parts])
-        order = np.argsort(idx, kind="stable")
-        return idx[order], pts[order]
+        return _referral(ctx, rule_idx, rule)
     if isinstance(rule, InvestmentRule):
         idx = ctx.of_kind(Kind.INVESTMENT)
         return idx, _round(ev.amount[idx] / MICROS * rule.points_per_unit, rule.rounding)
     if isinstance(rule, TaskRule):
         return _task(ctx, act, rule_idx, rule)
     return none  # mentor share is paid from other rules' results
+
+
+def _referral(ctx: Ctx, rule_idx: int, rule: ReferralRule) -> tuple[I64, I64]:
+    """A referral stage, tied to the referral relation: the referee's event of the stage pays
+    the referee and the member that referred them (their ``referrer``), once per referee and
+    stage (a flag bit on the referee), and nothing to a member without a referrer or who is
+    their own. A referrer's own event pays nothing: it is paid with its referee's."""
+    ev, ms = ctx.events, ctx.ms
+    stage = STAGES.index(rule.stage)
+    referrals = ctx.of_kind(Kind.REFERRAL)
+    mine = referrals[ev.code[referrals] == referral_code(rule.stage, "referee")]
+    if not len(mine):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    m = ev.member[mine]
+    referrer = ms.referrer[m]
+    bit = np.int64(1) << (REFERRAL_BIT + stage)
+    related = (referrer >= 0) & (referrer != m)
+    fresh = related & ((ms.flags[m] & bit) == 0) & first_of_group(m)
+    ctx.status[mine[~related]] = Status.NO_MATCH
+    ctx.status[mine[related & ~fresh]] = Status.DUPLICATE
+    paid = mine[fresh]
+    ms.flags[m[fresh]] |= bit
+    if rule.referrer_points and len(paid):
+        ctx.referrers.append((rule_idx, paid, referrer[fresh], rule.referrer_points))
+    if not rule.referee_points:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return paid, np.full(len(paid), rule.referee_points, np.int64)
 
 
 def _actions(ctx: Ctx, action: str) -> I64:

@@ -9,7 +9,8 @@ lot buckets) are stored by name or date, so a new policy version reads the same 
 ``"cm": month, "rm": {rule: points}, "om": points,``  monthly caps and their month
 ``"q": {month: amount},`` qualifying points or spend micros by month index
 ``"t": {rule: [progress, stamp]},`` task progress and its period stamp
-``"once": [rule, ...]}`` one-time rules already paid.
+``"once": [rule, ...]}`` one-time rules already paid (and ``referral:STAGE`` for a referee
+whose referral stage was paid).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import orjson
 
 from sim.engine import Account, CompiledPolicy, MemberState
 from sim.engine import calendar as cal
+from sim.engine.codes import REFERRAL_BIT, STAGES
 from sim.engine.state import NEVER_DAY
 
 I64 = npt.NDArray[np.int64]
@@ -170,6 +172,12 @@ def _decode_counters(
     for rule in c.get("once", ()):
         if rule in names.once:
             ms.flags[i] |= 1 << names.once[rule]
+        elif rule in REFERRAL_ONCE:  # a referral stage paid for this referee
+            ms.flags[i] |= 1 << REFERRAL_ONCE[rule]
+
+
+REFERRAL_ONCE = {f"referral:{stage}": REFERRAL_BIT + i for i, stage in enumerate(STAGES)}
+"""The ``once`` names of the referral stages paid for a referee (flag bits of the engine)."""
 
 
 def _pairs(matrix: I64, names: list[tuple[str, int]]) -> list[list[tuple[str, int]]]:
@@ -190,7 +198,7 @@ def encode_counters(cp: CompiledPolicy, ms: MemberState, pos: I64) -> list[str]:
     non-zero entries are found with array operations, then each member's text is built."""
     ids = cp.rule_ids
     caps = [(ids[r], c) for r, c in cp.cap_col.items()]
-    once = [(ids[r], b) for r, b in cp.one_time_bit.items()]
+    once = [(ids[r], b) for r, b in cp.one_time_bit.items()] + list(REFERRAL_ONCE.items())
     rd, rm = _pairs(ms.rule_day[pos], caps), _pairs(ms.rule_month[pos], caps)
     win = ms.qual.shape[1]
     top = ms.qual_month[pos]

@@ -13,7 +13,9 @@ together. Fields: ``client_id`` (required: feeding the same lines again must be 
 ``member``, ``kind`` (or an action's name, e.g. ``share``), and as in ``pointsim ledger
 record``: ``amount`` (currency, exact to 6 decimals, as a string or a number), ``quantity``,
 ``name``, ``ref``, ``draw``, ``note``, ``day`` (YYYY-MM-DD, the business day by default).
-A line that is not such an event is answered with its error and is not recorded.
+A line that is not such an event is answered with its error and is not recorded: invalid
+UTF-8, a number out of range or a line longer than :data:`MAX_LINE_BYTES` alike, and the lines
+after it are answered as usual.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from decimal import Decimal
+from typing import BinaryIO
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -54,8 +57,51 @@ class FedEvent(BaseModel):
     day: dt.date | None = None
 
 
-def parse_line(line: str, where: str) -> EventIn:
-    """The event of one feed line; ``where`` names the line in errors."""
+MAX_LINE_BYTES = 64 * 1024
+"""The longest line a feed reads (an event is a few hundred bytes)."""
+
+
+class LineTooLong(bytes):
+    """The first bytes of a line longer than :data:`MAX_LINE_BYTES` (the rest was skipped)."""
+
+
+def bounded_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[bytes]:
+    """The lines of a binary stream, each read at most ``limit`` bytes at a time: a longer
+    line is given as :class:`LineTooLong` and the rest of it is skipped unread into memory, so
+    an endless line (``/dev/zero``) costs no more than ``limit`` bytes."""
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield line
+            continue
+        while line and not line.endswith(b"\n"):  # skip to the end of the line
+            line = stream.readline(limit)
+        yield LineTooLong(b"")
+
+
+def parse_line(line: str | bytes, where: str) -> EventIn:
+    """The event of one feed line (text, or bytes that must be UTF-8); ``where`` names the
+    line in errors. Whatever is wrong with the line is a :class:`LedgerError` for it."""
+    if isinstance(line, LineTooLong):
+        raise LedgerError(f"{where}: longer than {MAX_LINE_BYTES:,} bytes, not an event")
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise LedgerError(
+                f"{where}: not valid UTF-8 (byte {exc.start}: {line[exc.start : exc.start + 1]!r})"
+            ) from None
+    try:
+        return _parse(line, where)
+    except LedgerError:
+        raise
+    except (ValueError, ArithmeticError, TypeError) as exc:  # a number too big for a date ...
+        raise LedgerError(f"{where}: {exc}") from None
+
+
+def _parse(line: str, where: str) -> EventIn:
     try:
         fed = FedEvent.model_validate_json(line)
     except ValidationError as err:
@@ -94,7 +140,7 @@ class FeedReport:
 
 def feed(
     ledger: Ledger,
-    lines: Iterable[str],
+    lines: Iterable[str | bytes],
     answer: Callable[[str], None],
     *,
     source: str = "<stdin>",
@@ -128,7 +174,7 @@ def feed(
             for number, line in enumerate(lines, start=1):
                 if failed:
                     break
-                if not line.strip():
+                if not isinstance(line, LineTooLong) and not line.strip():
                     continue
                 report.lines += 1
                 try:

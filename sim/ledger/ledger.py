@@ -31,13 +31,16 @@ from sim.engine import (
     open_day,
     to_date,
 )
+from sim.engine.arith import PointsOverflow
 from sim.ledger import migrate, queries, versions
 from sim.ledger import schema as t
 from sim.ledger.audit import audit
 from sim.ledger.batch import day_events, event_row, refusal, run_batch, write_events
 from sim.ledger.book import Book, Step, day_position, load, persist
 from sim.ledger.clock import as_of, batch_day, check_day, read_clock, set_clock, state_version
+from sim.ledger.closing import ClosePreview, check_span
 from sim.ledger.codec import Layout
+from sim.ledger.limits import normal, text_problem
 from sim.ledger.logio import members_path, write_frame
 from sim.ledger.members import NewMember, insert_stock, link_referrers, new_member_row
 from sim.ledger.requests import (
@@ -45,8 +48,16 @@ from sim.ledger.requests import (
     IdempotencyConflict,
     check,
     code_of,
+    normalised,
 )
-from sim.ledger.store import LedgerError, connect, normalise_url, reading, transact
+from sim.ledger.store import (
+    LedgerError,
+    check_storage,
+    connect,
+    normalise_url,
+    reading,
+    transact,
+)
 from sim.policy import Policy, validate_policy
 
 if TYPE_CHECKING:
@@ -86,12 +97,15 @@ class _NeedsOpen(Exception):
 
 class Ledger:
     """A ledger database (see the module docstring). Open an existing one with
-    ``Ledger(url)``; create one with :meth:`Ledger.init`."""
+    ``Ledger(url)``; create one with :meth:`Ledger.init`. ``writing=False`` (a reader: a
+    balance, a statement, an export, the audit) skips the check of a SQLite file's pages that
+    opening for writing does."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, writing: bool = True) -> None:
         self.url = normalise_url(url)
         _refuse_missing_sqlite(self.url)
         self.engine = connect(self.url)
+        check_storage(self.engine, self.url, integrity=writing)
         try:
             with reading(self.engine) as conn:
                 at = migrate.current(conn)
@@ -121,6 +135,8 @@ class Ledger:
         if not policies:
             raise LedgerError("init: at least one policy is needed")
         engine = connect(url)
+        if not url.startswith("sqlite") or Path(str(engine.url.database)).is_file():
+            check_storage(engine, url)  # a damaged file or a refused server: say so first
         try:
             migrate.upgrade(engine)
         except DatabaseError as exc:
@@ -157,6 +173,8 @@ class Ledger:
         """Add members (refusing keys already there, unknown groups and referrers); returns
         how many were added."""
 
+        new = [_checked_member(m, f"members[{i}]") for i, m in enumerate(new)]
+
         def work(conn: Connection) -> int:
             clock = read_clock(conn, "share")
             business = clock.closed_through + 1
@@ -173,8 +191,6 @@ class Ledger:
             rows = []
             for i, m in enumerate(new):
                 at = f"members[{i}]"
-                if not m.key or len(m.key) > 128:
-                    raise LedgerError(f"{m.key!r}, expected 1-128 characters", field="key", at=at)
                 if m.group not in groups:
                     raise LedgerError(
                         f"{m.group!r}, expected one of {sorted(groups)}", field="group", at=at
@@ -207,6 +223,7 @@ class Ledger:
         nothing; otherwise it is recorded with its status (how a replayed log is taken)."""
         if not events:
             return []
+        events = [normalised(ev) for ev in events]
         for i, ev in enumerate(events):
             check(ev, f"events[{i}]")
         ids = [e.client_id for e in events]
@@ -215,6 +232,10 @@ class Ledger:
         for _ in range(10):
             try:
                 return transact(self.engine, lambda c: self._record(c, events, strict))
+            except PointsOverflow as exc:
+                raise LedgerError(
+                    f"{exc}; nothing of the batch was written", field=None, at="events"
+                ) from None
             except _NeedsOpen as need:
                 self._open(need.day)
             except IntegrityError as exc:
@@ -323,7 +344,7 @@ class Ledger:
         """What a cash offset at checkout would take for an order of ``amount`` micros
         (``points`` wanted, 0 for the most allowed), computed by the engine on the member's
         state and written nowhere."""
-        ev = EventIn(member, "cash_offset", amount=amount, quantity=points)
+        ev = normalised(EventIn(member, "cash_offset", amount=amount, quantity=points))
         check(ev, "quote")
 
         def work(conn: Connection) -> Quote:
@@ -371,6 +392,17 @@ class Ledger:
         """An operator's credit (+) or debit (-) of points, with its reason."""
         return self._one(member, "adjust", client_id, quantity=points, note=reason)
 
+    def request_id(self, ev: EventIn) -> str:
+        """An idempotency key derived from the request: its body and its day (the business
+        day when it names none). The same request sent twice on one day gets the same key, so
+        a retried command records once; two identical events need ids of their own."""
+        ev = normalised(ev)
+        day = ev.day
+        if day is None:
+            with reading(self.engine) as conn:
+                day = int(read_clock(conn, None).closed_through) + 1
+        return f"req:{to_date(day)}:{ev.body_hash(day)[:40]}"
+
     def _one(self, member: str, kind: str, client_id: str | None, **fields: object) -> EventOut:
         ev = EventIn(member, kind, **fields)  # type: ignore[arg-type]
         if client_id is not None:
@@ -381,17 +413,17 @@ class Ledger:
 
     def balance(self, member: str) -> dict[str, object]:
         with reading(self.engine) as conn:
-            return queries.balance(conn, member)
+            return queries.balance(conn, normal(member))
 
     def statement(
         self, member: str, first: dt.date | None = None, last: dt.date | None = None
     ) -> pd.DataFrame:
         with reading(self.engine) as conn:
-            return queries.statement(conn, member, _day_or_none(first), _day_or_none(last))
+            return queries.statement(conn, normal(member), _day_or_none(first), _day_or_none(last))
 
     def lots(self, member: str) -> pd.DataFrame:
         with reading(self.engine) as conn:
-            return queries.lots(conn, member)
+            return queries.lots(conn, normal(member))
 
     def metrics(self, first: dt.date, last: dt.date) -> pd.DataFrame:
         with reading(self.engine) as conn:
@@ -465,10 +497,13 @@ class Ledger:
 
         transact(self.engine, work)
 
-    def eod(self, through: dt.date) -> list[dt.date]:
+    def eod(self, through: dt.date, *, guarded: bool = False) -> list[dt.date]:
         """Close every business day up to ``through`` (opening each first if no event did);
-        returns the days closed."""
+        returns the days closed. More than ten years is refused; ``guarded`` (an operator's
+        unconfirmed close) refuses more than a month (:mod:`sim.ledger.closing`)."""
         target = day_number(through)
+        with reading(self.engine) as conn:
+            check_span(through, read_clock(conn, None).closed_through, target, guarded=guarded)
         closed: list[dt.date] = []
         while True:
             with reading(self.engine) as conn:
@@ -483,6 +518,26 @@ class Ledger:
                 return closed
             transact(self.engine, lambda c, d=day: self._close(c, d))  # type: ignore[misc]
             closed.append(to_date(day))
+
+    def eod_preview(self, through: dt.date, *, guarded: bool = False) -> ClosePreview:
+        """What :meth:`eod` through ``through`` would expire and release, per group, from the
+        same engine steps run in a transaction that is rolled back: nothing changes."""
+        target = day_number(through)
+
+        def work(conn: Connection) -> ClosePreview:
+            clock = read_clock(conn, None)
+            days = check_span(through, clock.closed_through, target, guarded=guarded)
+            first = clock.closed_through + 1
+            preview = ClosePreview(
+                to_date(first) if days else None, to_date(target) if days else None, days
+            )
+            if days:
+                for grp in self.groups(conn):
+                    _book, steps = self.advance(conn, grp, clock, target, None)
+                    preview.add(grp, steps)  # the book is not kept: its state moved on
+            return preview
+
+        return transact(self.engine, work, read_only=True)
 
     def _close(self, conn: Connection, day: int) -> None:
         clock = read_clock(conn, "update")
@@ -579,6 +634,23 @@ _MEMBERS_BY_KEY = select(t.members.c.id, t.members.c.key, t.members.c.grp).where
     t.members.c.key.in_(bindparam("keys", expanding=True))
 )
 _POLICY_VERSION = select(t.programs.c.policy_version).where(t.programs.c.grp == bindparam("grp"))
+
+
+def _checked_member(m: NewMember, at: str) -> NewMember:
+    """``m`` with its texts in NFC, or :class:`LedgerError` naming the field at fault."""
+    texts = {"key": m.key, "group": m.group, "label": m.label, "referrer": m.referrer}
+    for name, value in texts.items():
+        if value is None and name == "referrer":
+            continue
+        problem = text_problem(name, value, required=name in ("key", "group"))
+        if problem:
+            raise LedgerError(problem, field=name, at=at)
+    referrer = None if m.referrer is None else normal(m.referrer)
+    if referrer is not None and referrer == normal(m.key):
+        raise LedgerError(f"{referrer!r} is the member itself", field="referrer", at=at)
+    return replace(
+        m, key=normal(m.key), group=normal(m.group), label=normal(m.label), referrer=referrer
+    )
 
 
 def _day_or_none(day: dt.date | None) -> int | None:

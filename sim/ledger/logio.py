@@ -15,7 +15,16 @@ import numpy as np
 import pandas as pd
 
 from sim.engine import day_number
-from sim.ledger.requests import KINDS, MAX_MICROS
+from sim.ledger.limits import (
+    MAX_CODE,
+    MAX_MICROS,
+    MAX_QUANTITY,
+    MAX_REF,
+    normal,
+    quantity_bounds,
+    text_problem,
+)
+from sim.ledger.requests import KINDS
 from sim.ledger.store import LedgerError
 
 EVENT_COLUMNS = ("group", "day", "member", "kind")
@@ -64,15 +73,69 @@ class _Checker:
             raise LedgerError("\n".join(self.problems))
 
 
+INT_LIMIT = 2**62
+"""Beyond this a number read from a file is refused before it is made an int64."""
+
+
 def _ints(ck: _Checker, frame: pd.DataFrame, col: str, default: int = 0) -> np.ndarray:
     if col not in frame:
         return np.full(len(frame), default, np.int64)
     raw = frame[col]
     num = pd.to_numeric(raw.replace("", str(default)) if raw.dtype == object else raw, "coerce")
-    bad = num.isna().to_numpy() | (num.fillna(0) != np.round(num.fillna(0))).to_numpy()
+    filled = num.fillna(0)
+    huge = (filled.abs() > INT_LIMIT).to_numpy()  # beyond int64 a cast would wrap, not fail
+    bad = num.isna().to_numpy() | (filled != np.round(filled)).to_numpy() | huge
     ck.flag(bad, col, raw, "an integer")
-    out: np.ndarray = num.fillna(0).to_numpy().astype(np.int64)
+    out: np.ndarray = filled.where(~huge, 0).to_numpy().astype(np.int64)
     return out
+
+
+def _bounds(
+    ck: _Checker, frame: pd.DataFrame, kind: pd.Series, ints: dict[str, np.ndarray]
+) -> None:
+    """Every number within :mod:`sim.ledger.limits`, as :func:`sim.ledger.requests.check`."""
+    k = kind.to_numpy()
+    fixed = {"amount": (0, MAX_MICROS), "code": (0, MAX_CODE), "ref": (-1, MAX_REF)}
+    for col, (lo, hi) in fixed.items():
+        values = ints[col]
+        ck.flag((values < lo) | (values > hi), col, frame.get(col, kind), f"{lo}..{hi}")
+    low = np.zeros(len(k), np.int64)
+    high = np.full(len(k), MAX_QUANTITY, np.int64)
+    for name in np.unique(k):
+        low[k == name], high[k == name] = quantity_bounds(str(name))
+    qty = ints["quantity"]
+    ck.flag(
+        (qty < low) | (qty > high),
+        "quantity",
+        frame.get("quantity", kind),
+        "within the bounds of its kind (sim.ledger.limits)",
+    )
+
+
+def _texts(ck: _Checker, frame: pd.DataFrame) -> None:
+    """Member keys, client ids, names and notes as :func:`sim.ledger.limits.text_problem`
+    (each distinct value checked once)."""
+    for col, field in (
+        ("member", "member"),
+        ("client_id", "client_id"),
+        ("name", "name"),
+        ("note", "note"),
+    ):
+        if col not in frame:
+            continue
+        values = frame[col].astype(str).where(frame[col].notna(), "")
+        problems = {
+            v: p
+            for v in values.unique()
+            if (p := text_problem(field, v, required=field in ("member", "client_id")))
+        }
+        if problems:
+            ck.flag(
+                values.isin(list(problems)).to_numpy(),
+                col,
+                values,
+                "printable text (see sim.ledger.limits)",
+            )
 
 
 def _kind_rules(
@@ -146,12 +209,9 @@ def read_events(path: Path, replication: int | None = None) -> pd.DataFrame:
     day = _days(ck, frame, "day")
     kind = frame["kind"].astype(str).str.lower()
     ck.flag(~kind.isin(list(KINDS)).to_numpy(), "kind", frame["kind"], "an event kind")
-    member = frame["member"].astype(str)
-    ck.flag((member.str.len() == 0).to_numpy(), "member", frame["member"], "a member id")
-    ck.flag(ints["amount"] < 0, "amount", frame.get("amount", member), "micros >= 0")
-    ck.flag(ints["amount"] > MAX_MICROS, "amount", frame.get("amount", member), "<= 10^15")
-    neg_qty = (ints["quantity"] < 0) & (kind != "adjust").to_numpy()
-    ck.flag(neg_qty, "quantity", frame.get("quantity", member), ">= 0")
+    member = frame["member"].astype(str).map(normal)
+    _texts(ck, frame)
+    _bounds(ck, frame, kind, ints)
     draw = _draws(ck, frame) if "draw" in frame else None
     _kind_rules(ck, frame, kind, ints, draw)
     ck.raise_if_any()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -20,11 +20,19 @@ import pandas as pd
 
 from sim.engine import CompiledPolicy, Kind
 from sim.engine.codes import ROLES, STAGES, referral_code
+from sim.ledger.limits import (
+    MAX_CODE,
+    MAX_MICROS,
+    MAX_REF,
+    int_problem,
+    normal,
+    quantity_bounds,
+    text_problem,
+)
 from sim.ledger.store import LedgerError
 from sim.policy import ACTIONS, MICROS
 
 KINDS = {k.name.lower(): k for k in Kind}
-MAX_MICROS = 10**15  # a billion currency units: larger amounts are refused as typos
 
 
 class IdempotencyConflict(LedgerError):
@@ -65,7 +73,9 @@ def draw_text(draw: float | None) -> str:
 
 def body_hash(body: dict[str, Any]) -> str:
     """SHA-256 of an event body: its :data:`BODY_FIELDS` as text joined by :data:`SEP` (no
-    draw or a NaN one: empty). :func:`body_hashes` is the same over columns."""
+    draw or a NaN one: empty). :func:`body_hashes` is the same over columns. The encoding is
+    one to one: no text field may hold :data:`SEP` (a control character,
+    :func:`sim.ledger.limits.text_problem`), and the numbers' text has none."""
     parts = [draw_text(body[f]) if f == "draw" else str(body[f]) for f in BODY_FIELDS]
     return hashlib.sha256(SEP.join(parts).encode()).hexdigest()
 
@@ -110,25 +120,45 @@ def event_kind(kind: str, name: str) -> tuple[str, str]:
     return ("action", kind) if kind in ACTIONS else (kind, name)
 
 
+def normalised(ev: EventIn) -> EventIn:
+    """``ev`` with its member key, client id and name in Unicode NFC (one text, one key)."""
+    texts = (ev.member, ev.client_id, ev.name)
+    if not all(isinstance(v, str) for v in texts) or all(v.isascii() for v in texts):
+        return ev  # ASCII is NFC; a non-text field is refused by :func:`check`
+    return replace(
+        ev, member=normal(ev.member), client_id=normal(ev.client_id), name=normal(ev.name)
+    )
+
+
 def check(ev: EventIn, at: str) -> None:
-    """Refuse an event whose fields are of the wrong kind or range; ``at`` names the event
-    (``events[2]``), the error the field."""
+    """Refuse an event whose fields are of the wrong kind or range (:mod:`sim.ledger.limits`);
+    ``at`` names the event (``events[2]``), the error the field."""
 
     def bad(field: str, reason: str) -> LedgerError:
         return LedgerError(reason, field=field, at=at)
 
     if ev.kind not in KINDS:
         raise bad("kind", f"{ev.kind!r}, expected one of {', '.join(KINDS)}")
-    if not ev.member:
-        raise bad("member", "empty, expected a member key")
-    for name in ("amount", "quantity", "code", "ref"):
+    for name, required in (("member", True), ("client_id", True), ("name", False)):
+        problem = text_problem(name, getattr(ev, name), required=required)
+        if problem:
+            raise bad(name, problem)
+    problem = text_problem("note", ev.note, required=False)
+    if problem:
+        raise bad("note", problem)
+    bounds = {
+        "amount": (0, MAX_MICROS),
+        "quantity": quantity_bounds(ev.kind),
+        "code": (0, MAX_CODE),
+        "ref": (-1, MAX_REF),
+    }
+    for name, (low, high) in bounds.items():
         value = getattr(ev, name)
-        if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
-            raise bad(name, f"{value!r}, expected an integer")
-    if not 0 <= ev.amount <= MAX_MICROS:
-        raise bad("amount", f"{ev.amount!r} micros, expected 0..{MAX_MICROS}")
-    if ev.kind != "adjust" and ev.quantity < 0:
-        raise bad("quantity", f"{ev.quantity!r}, expected >= 0")
+        if isinstance(value, np.bool_):
+            value = bool(value)
+        problem = int_problem(value, low, high, "micros" if name == "amount" else "")
+        if problem:
+            raise bad(name, problem)
     if ev.kind == "adjust" and ev.quantity == 0:
         raise bad("quantity", "0, expected a non-zero adjustment")
     if ev.kind == "lottery":

@@ -15,11 +15,12 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, OperationalError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -77,6 +78,62 @@ def connect(url: str) -> Engine:
     else:
         engine = create_engine(url, isolation_level="READ COMMITTED", pool_pre_ping=True)
     return engine
+
+
+def safe_url(url: str) -> str:
+    """``url`` with any password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def check_storage(engine: Engine, url: str, *, integrity: bool = True) -> None:
+    """Refuse a database that cannot be used safely, naming ``url``: a server that refuses
+    the connection (a connection failure, not a ledger problem), a SQLite file that is empty
+    (0 bytes: nothing was ever created there) or, with ``integrity`` (before writing), whose
+    pages are damaged (``PRAGMA quick_check``, about 0.3 s per 100 MB: writes to such a file
+    would succeed and the audit would then find it malformed)."""
+    shown = safe_url(url)
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite and engine.url.database not in (None, "", ":memory:"):
+        path = Path(str(engine.url.database))
+        if path.is_file() and path.stat().st_size == 0:
+            raise LedgerError(
+                f"{shown}: empty file (0 bytes), not a ledger: if a ledger was there it has "
+                "been truncated (restore it from a backup); `pointsim ledger init` creates a "
+                "new one where no file is (delete this one first if that is what you want)",
+                field="url",
+            )
+    try:
+        with engine.connect() as conn:
+            conn = conn.execution_options(ledger_read=True)
+            if not sqlite or not integrity:
+                conn.exec_driver_sql("SELECT 1")
+                return
+            problems = [str(r) for r in conn.exec_driver_sql("PRAGMA quick_check").scalars()]
+    except DatabaseError as exc:
+        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        if not sqlite and isinstance(exc, OperationalError):
+            raise LedgerError(
+                f"{shown}: connection failure: the database server refused or did not answer "
+                f"({detail})",
+                field="url",
+            ) from None
+        if "malformed" in detail:
+            raise _damaged(shown, detail) from None
+        raise LedgerError(f"{shown}: not a ledger database ({detail})", field="url") from None
+    if problems != ["ok"]:
+        raise _damaged(shown, "; ".join(problems[:3]))
+
+
+def _damaged(shown: str, detail: str) -> LedgerError:
+    return LedgerError(
+        f"{shown}: the database file is damaged ({detail}): nothing was written; restore it "
+        "from a backup (or copy what is readable with the sqlite3 shell's .recover) before "
+        "using it",
+        field="url",
+    )
 
 
 def _sqlite_setup(engine: Engine) -> None:

@@ -46,13 +46,23 @@ class Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, validate_default=True)
 
 
-NonNegInt = Annotated[int, Field(ge=0)]
-PosInt = Annotated[int, Field(gt=0)]
-NonNegFloat = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-PosFloat = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+MAX_NUMBER = 10**9
+"""Every count, points figure, day count and amount of money a policy states is at most this
+(a billion): far above any programme, far below what the engine's int64 points and micros hold
+once multiplied together (:data:`MAX_RATE`, the multipliers' 100, and the ledger's largest
+amount, a billion currency units; ``sim.engine.arith`` refuses anything beyond)."""
+MAX_RATE = 10**4
+"""Most points per currency unit a rate may give (ten thousand)."""
+
+NonNegInt = Annotated[int, Field(ge=0, le=MAX_NUMBER)]
+PosInt = Annotated[int, Field(gt=0, le=MAX_NUMBER)]
+NonNegFloat = Annotated[float, Field(ge=0.0, le=MAX_NUMBER, allow_inf_nan=False)]
+PosFloat = Annotated[float, Field(gt=0.0, le=MAX_NUMBER, allow_inf_nan=False)]
+Rate = Annotated[float, Field(gt=0.0, le=MAX_RATE, allow_inf_nan=False)]
+"""Points per currency unit."""
 Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Multiplier = Annotated[float, Field(ge=0.0, le=100.0, allow_inf_nan=False)]
-Money = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Money = Annotated[float, Field(ge=0.0, le=MAX_NUMBER, allow_inf_nan=False)]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,47}$")]
 Date = dt.date
 

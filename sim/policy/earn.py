@@ -19,11 +19,15 @@ from sim.policy.base import (
     Money,
     Multiplier,
     NonNegInt,
-    PosFloat,
     PosInt,
+    Rate,
     ReadOnly,
     Share,
 )
+
+MAX_ONE_TIME_RULES = 59
+"""One-time rules a policy may have: each is a bit of a member's flags (the engine keeps the
+bits above for the referral stages)."""
 
 ACTIONS = ("share", "review", "login", "course", "profile", "survey")
 """Non-purchase actions a member can perform; events name one of these."""
@@ -56,7 +60,7 @@ class PurchaseRule(RuleBase):
     kind: Literal["purchase"]
     channel: Identifier = "purchase"
     boostable: bool = True
-    points_per_unit: PosFloat = 1.0
+    points_per_unit: Rate = 1.0
     rounding: Rounding = "floor"
     min_amount: Money = 0.0
     category_multipliers: Annotated[dict[Identifier, Multiplier], ReadOnly] = FrozenDict()
@@ -148,7 +152,7 @@ class InvestmentRule(RuleBase):
 
     kind: Literal["investment"]
     channel: Identifier = "investment"
-    points_per_unit: PosFloat
+    points_per_unit: Rate
     rounding: Rounding = "floor"
 
 

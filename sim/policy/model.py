@@ -29,7 +29,7 @@ from sim.policy.control import (
     Tier,
     Tiering,
 )
-from sim.policy.earn import EarnRule, MentorShareRule, PurchaseRule
+from sim.policy.earn import MAX_ONE_TIME_RULES, EarnRule, MentorShareRule, OneTimeRule, PurchaseRule
 
 SYSTEM_RULES = (
     "release",
@@ -127,6 +127,15 @@ class Policy(Frozen):
         for rule_id in self.earn:
             if rule_id in self.campaigns:
                 problems.append((f"campaigns.{rule_id}", "the id is also an earn rule's id"))
+        once = [k for k, r in self.earn.items() if isinstance(r, OneTimeRule)]
+        if len(once) > MAX_ONE_TIME_RULES:
+            problems.append(
+                (
+                    f"earn.{once[MAX_ONE_TIME_RULES]}",
+                    f"{len(once)} one-time rules, at most {MAX_ONE_TIME_RULES} are supported "
+                    "(each is a flag bit of the member)",
+                )
+            )
         for name, camp in self.campaigns.items():
             for rule in camp.rules:
                 if rule not in self.earn:

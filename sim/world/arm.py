@@ -291,11 +291,8 @@ class ArmWorld:
                 hi = int(np.searchsorted(self.pop.join_day, t - 1, side="right"))
             new = np.arange(lo, hi)
             new = new[self.referrer[new] >= 0]
-            if len(new):
+            if len(new):  # the referee's event pays both sides (the engine ties them)
                 blocks.append(Block(new, Kind.REFERRAL, code=referral_code(stage, "referee")))
-                blocks.append(
-                    Block(self.referrer[new], Kind.REFERRAL, code=referral_code(stage, "referrer"))
-                )
 
     def _progress(self, m: I64) -> F64:
         """Share of the way done towards the member's nearest goal: the next reward (their
