@@ -73,6 +73,8 @@ FLAGS: dict[str, dict[str, str]] = {
     "import": {"replication": "--replication"},
     "apply-policy": {"evidence": "--evidence", "effective": "--effective", "group": "--group"},
     "eod": {"date": "DATE"},
+    "init": {"start": "--start"},
+    "cancel-version": {"version": "VERSION", "reason": "--reason"},
 }
 """Per command, the option (or argument) that gives each field of the library's requests;
 every command gives ``url`` with ``--db``. Fields not listed keep their name: ``feed`` and
@@ -476,8 +478,15 @@ def feed(db: str, file: Any, lenient: bool) -> None:
 @click.option("--replication", type=int, default=None, help="Which replication of a run's log.")
 def import_cmd(db: str, file: Path, members: Path | None, replication: int | None) -> None:
     """Replay an event log (CSV or Parquet, as `pointsim run --export-events` writes it)."""
-    with _errors():
-        rep = Ledger(db).import_log(file, replication=replication, members=members)
+    from tqdm import tqdm
+
+    with _errors(), tqdm(desc="import", unit=" events", disable=None, leave=False) as bar:
+
+        def progress(events: int, total: int) -> None:
+            bar.total = total
+            bar.update(events)
+
+        rep = Ledger(db).import_log(file, replication=replication, members=members, on_day=progress)
         click.echo(
             f"imported {rep.events_recorded} events over {rep.days} days "
             f"({rep.events_skipped} already recorded, {rep.members_added} members added)"
@@ -535,6 +544,12 @@ def audit(db: str) -> None:
 @click.option("--evidence", type=_FILE, default=None, help="OUT/summary.json of its simulation.")
 @click.option("--force", is_flag=True, help="Apply without evidence (needs --reason).")
 @click.option("--reason", default=None, help="Why it is forced (recorded).")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Simulate the run the evidence records again and refuse unless it gives the "
+    "evidence's figures exactly (recorded as verified).",
+)
 @SET_OPTION
 def apply_policy(
     db: str,
@@ -544,11 +559,14 @@ def apply_policy(
     evidence: Path | None,
     force: bool,
     reason: str | None,
+    verify: bool,
     overrides: dict[str, Any],
 ) -> None:
-    """Schedule policy FILE for a group: shows the diff against the active policy, and
-    refuses unless --evidence is a passing simulation of exactly this policy, or --force
-    --reason is given."""
+    """Schedule policy FILE for a group: shows the diff against the version it would follow
+    (the last one waiting to start, else the active one), and refuses unless --evidence is a
+    passing simulation of exactly this policy (at least 5 replications, its dated campaigns
+    inside the window; --verify repeats the run to check the file), or --force --reason is
+    given."""
     with _errors():
         if force and evidence is not None:
             raise LedgerError("apply-policy: --force and --evidence exclude each other")
@@ -556,15 +574,28 @@ def apply_policy(
             raise LedgerError("apply-policy: --force needs --reason TEXT (it is recorded)")
         if reason and not force:
             raise LedgerError("apply-policy: --reason goes with --force")
+        if verify and evidence is None:
+            raise LedgerError("apply-policy: --verify checks --evidence: give it")
         pol = load_with_sets(file, overrides)
         led = Ledger(db)
-        click.echo(f"--- active policy of group {group}\n+++ {file}")
-        click.echo(led.policy_diff(pol, group), nl=False)
+        before, _, changes = led.policy_diff(pol, group).partition("\n")
+        click.echo(f"{before}\n+++ {file}")
+        click.echo(changes, nl=False)
         if evidence is None and not force:
             raise LedgerError(
                 "apply-policy: give --evidence OUT/summary.json of a passing simulation of "
                 "exactly this policy, or --force with --reason"
             )
+        if verify and evidence is not None:
+            from sim.ledger.versions import check_evidence
+            from sim.verify import VerifyError, verify_summary
+
+            click.echo(f"verifying {evidence}: simulating its recorded run again ...", err=True)
+            try:
+                checked = verify_summary(evidence, check_evidence(evidence, pol).group)
+            except VerifyError as err:
+                raise LedgerError(str(err), field="evidence") from None
+            click.echo(f"verified: {checked}", err=True)
         vid = led.apply_policy(
             pol,
             str(file),
@@ -572,6 +603,34 @@ def apply_policy(
             group=group,
             evidence=evidence,
             force_reason=reason if force else None,
+            verified=verify,
         )
-        how = f"forced: {reason}" if force else f"evidence {evidence}"
+        how = (
+            f"forced: {reason}"
+            if force
+            else f"evidence {evidence}" + (", verified" if verify else "")
+        )
         click.echo(f"version {vid} of group {group} starts on {effective.date()} ({how})")
+
+
+@ledger.command(name="versions")
+@_db
+@click.option("--group", default=None, help="One group's versions (default: every group's).")
+def list_versions(db: str, group: str | None) -> None:
+    """Every policy version, oldest first: status (waiting, active, retired, cancelled),
+    effective day, content hash, the evidence or forced reason it was applied on."""
+    with _errors():
+        rows = Ledger(db, writing=False).versions(group)
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+
+
+@ledger.command(name="cancel-version")
+@_db
+@click.argument("version", type=int)
+@click.option("--reason", required=True, help="Why it is withdrawn (recorded).")
+def cancel_version(db: str, version: int, reason: str) -> None:
+    """Withdraw a policy version that is waiting to start; it never starts."""
+    with _errors():
+        group = Ledger(db).cancel_version(version, reason)
+        click.echo(f"version {version} of group {group} cancelled: {reason}")

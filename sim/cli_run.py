@@ -11,7 +11,7 @@ import click
 from tqdm import tqdm
 
 from sim.cli_cluster import OPTION, cluster_options, tls_files
-from sim.files import write_text_atomic
+from sim.files import csv_safe, write_text_atomic
 from sim.outputs import OutputError, OutputFolder, check_file, check_folder
 from sim.policy import policy_toml
 from sim.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
@@ -82,6 +82,20 @@ def backend(workers: int | None, scheduler: str | None, tls: TlsFiles | None = N
         raise click.BadParameter(str(err), param_hint=OPTION[err.setting]) from None
     except SchedulerError as err:
         fail(f"--scheduler {err}")
+
+
+def _check_memory(scn: Any, workers: int | None) -> None:
+    """Refuse a run that would not fit in memory, naming ``--members`` (sim.memory)."""
+    from sim.memory import available_bytes, processes, run_bytes
+
+    need, have = run_bytes(scn, processes(workers)), available_bytes()
+    if have is not None and need > have:
+        gib = 1024**3
+        fail(
+            f"--members {scn.spec.population.size:,}: the run needs about {need / gib:,.1f} GiB "
+            f"at once ({len(scn.arms)} group(s), replications side by side), this machine has "
+            f"{have / gib:,.1f} GiB available: use fewer members, or --workers 1"
+        )
 
 
 def fail(message: str) -> NoReturn:
@@ -174,6 +188,8 @@ def run(
         for problem in err.problems:
             click.echo(f"error: {problem}", err=True)
         raise SystemExit(1) from None
+    if scheduler is None:
+        _check_memory(scn, workers)
     target = output_folder(out, scn.name, force)
     if export_events is not None:
         try:
@@ -225,7 +241,10 @@ def run(
                 extra=extra,
             )
         if export_events is not None:
-            write_events(result, export_events)
+            try:
+                write_events(result, export_events)
+            except OSError as err:
+                fail(f"--export-events {export_events}: cannot be written ({err.strerror or err})")
         folder.commit(keep=["robustness"] if robustness else ())
     seconds = time.perf_counter() - began
     click.echo(summary.headline)
@@ -286,7 +305,7 @@ def robustness_outputs(
             for s in swings
         ]
     )  # fmt: skip
-    write_text_atomic(folder.path("robustness.csv"), table.to_csv(index=False))
+    write_text_atomic(folder.path("robustness.csv"), csv_safe(table).to_csv(index=False))
     png = png_bytes(rb.tornado(swings, assumed, metric))
     folder.path("robustness.png").write_bytes(png)
     chart = Chart(

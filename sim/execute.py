@@ -18,6 +18,7 @@ and 5 raise inside the worker, as a bug in the simulation would.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -163,6 +164,9 @@ def summary_spec(sc: Scenario) -> SummarySpec:
         no_programme=NO_PROGRAMME if any(a.group == NO_PROGRAMME for a in sc.arms) else None,
         warmup_days=sc.spec.horizon.warmup_days,
         runoff_days=sc.spec.horizon.runoff_days,
+        run=None
+        if sc.origin is None
+        else {**dataclasses.asdict(sc.origin), "sets": list(sc.origin.sets)},
         reported=dict(reported)
         if isinstance(reported := sc.spec.meta.get("reported"), dict)
         else {},

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
-from sim.files import file_mode, write_text_atomic
+from sim.files import file_mode, read_input, write_text_atomic
 
 __all__ = ["MANIFEST", "OutputError", "OutputFolder", "check_file", "check_folder"]
 
@@ -58,10 +58,15 @@ class OutputError(ValueError):
         self.path = path
 
 
+MAX_MANIFEST_BYTES = 1 << 20
+"""The largest :data:`MANIFEST` read; a larger one (or a FIFO, a device) counts as none."""
+
+
 def _written(folder: Path) -> set[str]:
     try:
-        names = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["files"]
-    except (OSError, ValueError, KeyError, TypeError):
+        data = read_input(folder / MANIFEST, MAX_MANIFEST_BYTES, "a manifest")
+        names = json.loads(data)["files"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return set()
     return {n for n in names if isinstance(n, str)}
 

@@ -7,7 +7,6 @@ reads them."""
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from sim.execute import Backend, RunOutput, RunTask, execute, scenario_key, summary_spec
-from sim.files import write_atomic
+from sim.files import write_table_atomic
 from sim.metrics.schema import RunTables, SummarySpec
 from sim.scenario import Scenario
 
@@ -106,23 +105,18 @@ def run_scenario(
 
 
 def write_tables(tables: RunTables, folder: Path) -> None:
-    """Write the five tables into ``folder`` (``metrics.parquet`` ...)."""
+    """Write the five tables into ``folder`` (``metrics.parquet`` ...), each whole or not at
+    all (:func:`sim.files.write_table_atomic`)."""
     for name, file in TABLE_FILES.items():
-        getattr(tables, name).to_parquet(folder / file, index=False)
+        write_table_atomic(folder / file, getattr(tables, name))
 
 
 def write_events(result: ScenarioResult, path: Path) -> None:
     """The event log (and beside it ``<stem>.members<suffix>``), CSV or Parquet by suffix,
-    each written whole or not at all, with the user's usual file permissions."""
+    each written whole or not at all, with the user's usual file permissions
+    (:func:`sim.files.write_table_atomic`: CSV text cells escaped so that a spreadsheet does not
+    run them as formulas; a link at a target is replaced, never written through)."""
     assert result.events is not None and result.members is not None
     members_path = path.with_name(f"{path.stem}.members{path.suffix}")
-    csv = path.suffix == ".csv"
     for frame, target in ((result.events, path), (result.members, members_path)):
-        write_atomic(target, functools.partial(_write_frame, frame, csv=csv))
-
-
-def _write_frame(frame: pd.DataFrame, tmp: Path, *, csv: bool) -> None:
-    if csv:
-        frame.to_csv(tmp, index=False)
-    else:
-        frame.to_parquet(tmp, index=False)
+        write_table_atomic(target, frame)

@@ -13,7 +13,8 @@ inputs         ``sim.policy``, ``sim.behaviour``, ``sim.scenario``
 engine         ``sim.engine``, ``sim.accounting`` (the pure core both shells share)
 shells         ``sim.world``, ``sim.ledger``
 analysis       ``sim.metrics``, ``sim.health``, ``sim.sweep``, ``sim.report``
-application    ``sim.execute``, ``sim.outputs``, ``sim.runner``, ``sim.cli*``, ``sim.__main__``
+application    ``sim.execute``, ``sim.outputs``, ``sim.runner``, ``sim.verify``,
+               ``sim.memory``, ``sim.cli*``, ``sim.__main__``
 =============  ==========================================================================
 
 The rules (:data:`RULES`):
@@ -60,7 +61,7 @@ ENGINE = frozenset({"sim.engine", "sim.accounting"})
 SHELLS = frozenset({"sim.world", "sim.ledger"})
 ANALYSIS = frozenset({"sim.metrics", "sim.health", "sim.execute", "sim.sweep", "sim.report"})
 """``sim.execute`` runs runs and reads their headline metrics: the sweep builds on it."""
-APPLICATION = frozenset({"sim.outputs", "sim.runner", "sim.__main__"})
+APPLICATION = frozenset({"sim.outputs", "sim.runner", "sim.verify", "sim.memory", "sim.__main__"})
 """Besides every ``sim.cli*`` module."""
 
 POLICY_MODEL = frozenset(

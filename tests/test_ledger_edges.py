@@ -199,7 +199,9 @@ def test_int64_edges_are_refused_or_recorded_never_wrapped(
     led: Ledger, field: str, value: int
 ) -> None:
     """A purchase with one field at any int64 value: inside its bound it is recorded with a
-    sane number of points, outside refused naming the field; conservation always holds."""
+    sane number of points, outside refused naming the field; conservation always holds.
+    The edges themselves (int64's, each bound's and one past it) are drawn as often as the
+    rest."""
     fields = {"amount": 10_000_000, "quantity": 1, "ref": 1, field: value}
     ev = EventIn("m0", "purchase", **fields)
     try:
@@ -362,3 +364,60 @@ def test_too_many_one_time_rules_fail_policy_check_not_init(tmp_path: Path) -> N
     res = CliRunner().invoke(main, ["policy", "check", str(path)])
     assert res.exit_code != 0 and "earn.once_59" in res.output and "at most 59" in res.output
     assert "Traceback" not in res.output
+
+
+def test_dates_out_of_range_are_refused_naming_the_field(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'far.db'}"
+    out = cli("init", "--db", db, "--policy", "policies/coffee_beans.toml",
+              "--start", "9999-12-31", code=1)  # fmt: skip
+    assert "--start: 9999-12-31, expected a first business day between" in out
+    assert not (tmp_path / "far.db").exists()
+    res = CliRunner().invoke(
+        main, ["run", "--set", "horizon.start=9999-12-01", "--out", str(tmp_path / "o")]
+    )
+    assert res.exit_code == 1 and "horizon: the simulated days run from" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "o").exists()
+
+
+def test_members_beyond_memory_are_refused_naming_the_option(tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["run", "--members", "1000000000", "--out", str(tmp_path)])
+    assert res.exit_code == 1, res.output
+    assert "--members 1,000,000,000: the run needs about" in res.output
+    assert "GiB available" in res.output and list(tmp_path.iterdir()) == []
+
+
+def test_a_refund_without_points_to_reverse_is_refused(led: Ledger) -> None:
+    before = snapshot(led)
+    out = cli("record", "refund", "--db", led.url, "--member", "m0", "--amount", "5",
+              "--ref", "1", code=1)  # fmt: skip
+    assert "--quantity: 0, expected the points to reverse" in out
+    assert snapshot(led) == before
+
+
+def test_metrics_into_a_missing_folder_and_binary_evidence_are_messages(
+    led: Ledger, tmp_path: Path
+) -> None:
+    led.eod(START)
+    out = cli("metrics", "--db", led.url, "--from", START.isoformat(), "--to",
+              START.isoformat(), "--out", str(tmp_path / "no" / "m.csv"), code=1)  # fmt: skip
+    assert "m.csv: cannot be written" in out
+    binary = tmp_path / "summary.json"
+    binary.write_bytes(bytes(range(256)) * 4)
+    out = cli("apply-policy", "policies/coffee_beans.toml", "--db", led.url, "--effective",
+              "2026-03-01", "--evidence", str(binary), code=1)  # fmt: skip
+    assert "summary.json" in out and "not JSON" in out
+
+
+def test_an_import_reports_its_progress_day_by_day(tmp_path: Path) -> None:
+    led = seeded(f"sqlite:///{tmp_path / 'a.db'}")
+    led.record([EventIn("m0", "checkin"), EventIn("m1", "checkin")])
+    led.export_log(tmp_path / "log.csv")
+    fresh = Ledger.init(
+        f"sqlite:///{tmp_path / 'b.db'}",
+        {"default": (load_policy("policies/coffee_beans.toml"), "coffee")},
+        START,
+    )
+    seen: list[tuple[int, int]] = []
+    rep = fresh.import_log(tmp_path / "log.csv", on_day=lambda n, total: seen.append((n, total)))
+    assert sum(n for n, _ in seen) == rep.events_recorded + rep.events_skipped
+    assert {total for _, total in seen} == {rep.events_recorded + rep.events_skipped}

@@ -5,6 +5,7 @@ the first expiry one full period later."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import subprocess
 import sys
@@ -18,7 +19,8 @@ from sim.cli import main
 from sim.engine import day_number
 from sim.ledger import EventIn, Ledger, LedgerError, NewMember
 from sim.ledger import schema as t
-from sim.policy import Policy, load_policy, override
+from sim.ledger.versions import campaigns_outside
+from sim.policy import Policy, content_hash, load_policy, override
 
 ECOM = "policies/ecommerce_super_points.toml"
 START = dt.date(2026, 1, 1)
@@ -30,8 +32,9 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("run")
     cmd = [
         sys.executable, "-m", "sim", "run", "scenarios/ecommerce.toml",
-        "--members", "1500", "--days", "40", "--replications", "2", "--no-report",
-        "--set", "horizon.warmup_days=20", "--set", "health.cost_ratio.min=0",
+        "--members", "1000", "--days", "40", "--replications", "5", "--no-report",
+        "--set", "horizon.warmup_days=20", "--set", "horizon.runoff_days=0",
+        "--set", "health.cost_ratio.min=0",
         "--out", str(out),
     ]  # fmt: skip
     subprocess.run(cmd, check=True, capture_output=True)
@@ -162,3 +165,114 @@ def test_the_cli_shows_the_diff_and_refuses_without_evidence(tmp_path: Path) -> 
     assert "error: apply-policy: give --evidence" in res.output
     assert len(_versions(led)) == 1
     assert led.audit() == []
+
+
+# --- issue 16, class 2: evidence that can be checked, and decisions that can be withdrawn
+
+
+def test_the_evidence_is_stored_with_its_hash_and_content(tmp_path: Path, evidence: Path) -> None:
+    led = _ledger(tmp_path)
+    simulated = load_policy(evidence / "policy.all.toml")
+    led.apply_policy(simulated, "p.toml", dt.date(2026, 2, 1), evidence=evidence / "summary.json")
+    stored = json.loads(str(_versions(led)[-1]["evidence"]))
+    data = (evidence / "summary.json").read_bytes()
+    assert stored["sha256"] == hashlib.sha256(data).hexdigest()
+    assert stored["summary"] == json.loads(data) and stored["verified"] is False
+    listed = led.versions("default")[-1]
+    assert listed["status"] == "waiting" and str(listed["evidence"]).endswith(
+        f"(sha256 {stored['sha256'][:12]})"
+    )
+
+
+def test_a_hand_written_or_thin_summary_is_not_evidence(tmp_path: Path, evidence: Path) -> None:
+    led = _ledger(tmp_path)
+    simulated = load_policy(evidence / "policy.all.toml")
+    pasted = tmp_path / "pasted.json"
+    pasted.write_text(
+        json.dumps({"schema_version": 2, "scenario": "x", "policies": {"all": {
+            "name": "x", "file": "x", "content_hash": content_hash(simulated)}}})
+    )  # fmt: skip
+    with pytest.raises(LedgerError, match=r"evidence: .*pasted.json"):
+        led.apply_policy(simulated, "x", dt.date(2026, 2, 1), evidence=pasted)
+    thin = json.loads((evidence / "summary.json").read_text())
+    thin["replications"] = 2
+    few = tmp_path / "few.json"
+    few.write_text(json.dumps(thin))
+    with pytest.raises(LedgerError, match="2 replication\\(s\\), evidence needs at least 5"):
+        led.apply_policy(simulated, "x", dt.date(2026, 2, 1), evidence=few)
+    assert len(_versions(led)) == 1 and led.audit() == []
+
+
+def test_a_window_without_a_whole_run_of_a_campaign_is_not_evidence() -> None:
+    """Double points 1-11 November: a window of January sees none of it, one cut on the
+    5th sees part of it; a year sees it whole."""
+    pol = load_policy("policies/ecommerce_double_points.toml")
+    assert campaigns_outside(pol, dt.date(2026, 1, 1), dt.date(2026, 12, 31)) == []
+    for last in (dt.date(2026, 1, 31), dt.date(2026, 11, 5)):
+        (problem,) = campaigns_outside(pol, dt.date(2026, 1, 1), last)
+        assert problem.startswith("campaign double11 has no whole run in the window")
+
+
+def test_verify_repeats_the_recorded_run_and_refuses_a_forgery(
+    tmp_path: Path, evidence: Path
+) -> None:
+    led = _ledger(tmp_path)
+    policy = str(evidence / "policy.all.toml")
+    args = ["ledger", "apply-policy", policy, "--db", led.url, "--effective", "2026-02-01",
+            "--evidence"]  # fmt: skip
+    forged = json.loads((evidence / "summary.json").read_text())
+    forged["metrics"]["all"]["gmv"]["mean"] *= 1.1
+    fake = tmp_path / "forged.json"
+    fake.write_text(json.dumps(forged))
+    res = CliRunner().invoke(main, [*args, str(fake), "--verify"])
+    assert res.exit_code == 1, res.output
+    assert "not what its recorded run gives" in res.output and "gmv" in res.output
+    assert len(_versions(led)) == 1
+    res = CliRunner().invoke(main, [*args, str(evidence / "summary.json"), "--verify"])
+    assert res.exit_code == 0, res.output
+    assert "verified" in res.output
+    assert json.loads(str(_versions(led)[-1]["evidence"]))["verified"] is True
+
+
+def test_a_waiting_version_can_be_cancelled_and_never_starts(tmp_path: Path) -> None:
+    led = _ledger(tmp_path)
+    pol = override(load_policy(ECOM), {"caps.daily": 300})
+    vid = led.apply_policy(pol, "x.toml", dt.date(2026, 1, 5), force_reason="trial")
+    with pytest.raises(LedgerError, match="a cancellation needs a reason"):
+        led.cancel_version(vid, " ")
+    with pytest.raises(LedgerError, match="version of group default is active"):
+        led.cancel_version(1, "no")
+    res = CliRunner().invoke(
+        main, ["ledger", "cancel-version", str(vid), "--db", led.url, "--reason", "board said no"]
+    )
+    assert res.exit_code == 0, res.output
+    led.eod(dt.date(2026, 1, 6))
+    rows = _versions(led)
+    assert [r["status"] for r in rows] == ["active", "cancelled"]
+    assert rows[-1]["cancel_reason"] == "board said no"
+    listed = CliRunner().invoke(main, ["ledger", "versions", "--db", led.url])
+    assert '"status": "cancelled"' in listed.output and "board said no" in listed.output
+    assert led.audit() == []
+
+
+def test_the_diff_is_against_the_version_waiting_to_start(tmp_path: Path) -> None:
+    led = _ledger(tmp_path)
+    waiting = override(load_policy(ECOM), {"caps.daily": 300})
+    vid = led.apply_policy(waiting, "w.toml", dt.date(2026, 2, 1), force_reason="first")
+    new = tmp_path / "new.toml"
+    new.write_text(Path(ECOM).read_text().replace("daily = 500", "daily = 250", 1))
+    res = CliRunner().invoke(
+        main, ["ledger", "apply-policy", str(new), "--db", led.url, "--effective", "2026-03-01"]
+    )
+    assert f"--- version {vid} of group default, waiting to start on 2026-02-01" in res.output
+    assert "300" in res.output and "250" in res.output
+
+
+def test_a_campaign_aimed_at_no_member_is_refused(tmp_path: Path) -> None:
+    """The double-points policy boosts label ``treatment``; these members carry
+    ``control``: applied, it would silently double nobody."""
+    led = _ledger(tmp_path)
+    double = load_policy("policies/ecommerce_double_points.toml")
+    with pytest.raises(LedgerError, match=r"campaigns.double11.groups: \['treatment'\] matches"):
+        led.apply_policy(double, "d.toml", dt.date(2026, 2, 1), force_reason="try")
+    assert len(_versions(led)) == 1 and led.audit() == []

@@ -405,6 +405,18 @@ def test_ledger_keeps_its_promises_and_matches_the_engine(
     run_plan(fresh_url(tmp_path_factory), plan)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("policy", POLICY_NAMES)
+@settings(SETTINGS, max_examples=25)
+@given(data=st.data())
+def test_ledger_keeps_its_promises_over_many_more_plans(
+    policy: str, data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The same property, the slow profile: 25 plans per policy instead of 4."""
+    plan = data.draw(plans(policy), label="plan")
+    run_plan(fresh_url(tmp_path_factory), plan)
+
+
 # --------------------------------------------------------------------------- hand-written
 
 

@@ -8,6 +8,7 @@ was killed part-way leaves a sound ledger and running it again completes it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,13 +41,19 @@ class ImportReport:
 
 
 def import_log(
-    led: Ledger, path: Path, *, replication: int | None = None, members: Path | None = None
+    led: Ledger,
+    path: Path,
+    *,
+    replication: int | None = None,
+    members: Path | None = None,
+    on_day: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Replay a day-ordered event log (see :mod:`sim.ledger.logio`): add its members,
     then each day's events as one batch (refused burns recorded with their status, as
     they happened), closing each day when the log moves past it; the last day stays
     open. Each day is one transaction and events already recorded are skipped, so an
-    import that was killed can be run again to finish."""
+    import that was killed can be run again to finish. ``on_day(events, total)`` is called
+    after each day with its events and the log's (for a progress bar)."""
     log = read_events(Path(path), replication)
     from_sim = not log.attrs["has_client_id"]
     mpath = Path(members) if members is not None else members_path(Path(path))
@@ -56,6 +63,7 @@ def import_log(
     added = led.add_members(new) if new else 0
     rows = _rows(led, log, codes)
     done = skipped = 0
+    n_days = int(log["day"].nunique()) if len(log) else 0
     for day, part in log.groupby("day", sort=True):
         day = int(day)
         batch = [(rows[i], groups[i]) for i in part.index]
@@ -68,7 +76,9 @@ def import_log(
             ) from None
         done += recorded
         skipped += len(batch) - recorded
-    return ImportReport(added, done, skipped, int(log["day"].nunique()) if len(log) else 0)
+        if on_day is not None:
+            on_day(len(batch), len(log))
+    return ImportReport(added, done, skipped, n_days)
 
 
 def _new_members(led: Ledger, path: Path, from_sim: bool) -> list[NewMember]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,6 +59,7 @@ from sim.ledger.store import (
     transact,
 )
 from sim.policy import Policy, validate_policy
+from sim.scenario.model import FIRST_DATE, LAST_DATE
 
 if TYPE_CHECKING:
     from sim.ledger.importer import ImportReport
@@ -134,6 +135,12 @@ class Ledger:
         (``{group: (policy, source file)}``), the first business day ``start``."""
         if not policies:
             raise LedgerError("init: at least one policy is needed")
+        if not FIRST_DATE <= start <= LAST_DATE:
+            raise LedgerError(
+                f"{start}, expected a first business day between {FIRST_DATE} and {LAST_DATE} "
+                "(points are dated and expire years later)",
+                field="start",
+            )
         engine = connect(url)
         if not url.startswith("sqlite") or Path(str(engine.url.database)).is_file():
             check_storage(engine, url)  # a damaged file or a refused server: say so first
@@ -448,6 +455,15 @@ class Ledger:
 
     # -- policy versions --------------------------------------------------------------------
 
+    def versions(self, group: str | None = None) -> list[dict[str, object]]:
+        """Every policy version (of ``group``), oldest first (:func:`.versions.listing`)."""
+        with reading(self.engine) as conn:
+            return versions.listing(conn, group)
+
+    def cancel_version(self, version: int, reason: str) -> str:
+        """Withdraw a waiting version with a reason; returns its group."""
+        return transact(self.engine, lambda c: versions.cancel(c, version, reason))
+
     def policy_diff(self, policy: Policy, group: str = "default") -> str:
         with reading(self.engine) as conn:
             return versions.plan(conn, group, policy)
@@ -461,12 +477,15 @@ class Ledger:
         group: str = "default",
         evidence: Path | None = None,
         force_reason: str | None = None,
+        verified: bool = False,
     ) -> int:
         """Schedule ``policy`` for ``group`` from ``effective`` (see :mod:`.versions`);
-        refused without passing evidence unless forced with a reason. Returns the version."""
+        refused without passing evidence unless forced with a reason. ``verified``: the caller
+        simulated the evidence's recorded run again and it gave the same figures
+        (``sim.verify``), recorded with the evidence. Returns the version."""
         proof = None
         if evidence is not None:
-            proof = versions.check_evidence(evidence, policy)
+            proof = replace(versions.check_evidence(evidence, policy), verified=verified)
         elif force_reason is None or not force_reason.strip():
             raise LedgerError(
                 "none, expected the summary of a passing simulation of exactly this policy "
@@ -552,12 +571,17 @@ class Ledger:
     # -- logs -------------------------------------------------------------------------------
 
     def import_log(
-        self, path: Path, *, replication: int | None = None, members: Path | None = None
+        self,
+        path: Path,
+        *,
+        replication: int | None = None,
+        members: Path | None = None,
+        on_day: Callable[[int, int], None] | None = None,
     ) -> ImportReport:
         """Replay a day-ordered event log (see :mod:`sim.ledger.importer`)."""
         from sim.ledger.importer import import_log
 
-        return import_log(self, Path(path), replication=replication, members=members)
+        return import_log(self, Path(path), replication=replication, members=members, on_day=on_day)
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -4,17 +4,24 @@ ledger's own export), CSV or Parquet by suffix, with its members file beside it
 
 Reading checks every row before anything is used: a bad row is reported with its line number
 (CSV: the line in the file, the header being line 1; Parquet: the row number), and the whole
-file is refused.
+file is refused. A file that is not a regular file (a FIFO, ``/dev/zero``) or is larger than
+:data:`MAX_LOG_BYTES` is refused before it is parsed.
+
+A CSV text cell that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` ...) is
+written with a leading apostrophe and read back without it (:func:`sim.files.csv_safe`), so an
+export imports unchanged.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
 
 from sim.engine import day_number
+from sim.files import InputFileError, csv_unescape, open_input, size_text, write_table_atomic
 from sim.ledger.limits import (
     MAX_CODE,
     MAX_MICROS,
@@ -31,6 +38,9 @@ EVENT_COLUMNS = ("group", "day", "member", "kind")
 INT_COLUMNS = ("replication", "seq", "amount", "quantity", "code", "ref")
 MEMBER_COLUMNS = ("group", "member", "join_day")
 SHOWN = 5  # bad rows listed per problem
+MAX_LOG_BYTES = 2 << 30
+"""The largest event log or members file read (CSV: its text; Parquet: the file and the
+uncompressed size its metadata declares); beyond it the file is refused before it is parsed."""
 
 
 def members_path(events: Path) -> Path:
@@ -38,17 +48,44 @@ def members_path(events: Path) -> Path:
 
 
 def _read(path: Path) -> tuple[pd.DataFrame, int]:
-    """The file as strings (CSV) or typed columns (Parquet), and the line number of row 0."""
+    """The file as strings (CSV, un-escaped as :func:`sim.files.csv_unescape`) or typed
+    columns (Parquet), and the line number of row 0. Refused unless a regular file of at most
+    :data:`MAX_LOG_BYTES`."""
     if not path.exists():
         raise LedgerError(f"{path}: no such file")
+    if path.suffix not in (".csv", ".parquet"):
+        raise LedgerError(f"{path}: expected a .csv or .parquet file")
+    what = f"a {path.suffix[1:].upper()} event log or members file"
     try:
-        if path.suffix == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False), 2
-        if path.suffix == ".parquet":
-            return pd.read_parquet(path), 1
+        with open_input(path, MAX_LOG_BYTES, what) as f:
+            if path.suffix == ".csv":
+                return csv_unescape(pd.read_csv(f, dtype=str, keep_default_na=False)), 2
+            _parquet_size(path, f, what)
+            return pd.read_parquet(f), 1
+    except InputFileError as exc:
+        raise LedgerError(f"{path}: cannot be read ({exc.reason})") from None
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise LedgerError(f"{path}: cannot be read ({exc})") from None
-    raise LedgerError(f"{path}: expected a .csv or .parquet file")
+
+
+def _parquet_size(path: Path, f: BinaryIO, what: str) -> None:
+    """Refuse a Parquet file whose columns would unpack to more than :data:`MAX_LOG_BYTES`:
+    the larger of the uncompressed size its metadata declares and 8 bytes a cell (read before
+    any data, so a small file of highly compressed columns cannot fill the memory); leaves
+    ``f`` at its start."""
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(f).metadata
+    declared = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    size = max(declared, 8 * meta.num_rows * meta.num_columns)
+    if size > MAX_LOG_BYTES:
+        raise InputFileError(
+            path,
+            f"{meta.num_rows:,} rows of {meta.num_columns} column(s), about {size:,} bytes "
+            f"unpacked, larger than {size_text(MAX_LOG_BYTES)}, the most pointsim reads as "
+            f"{what}",
+        )
+    f.seek(0)
 
 
 class _Checker:
@@ -152,6 +189,12 @@ def _kind_rules(
     amount_raw = frame.get("amount", kind)
     ordered = np.isin(k, ["purchase", "cash_offset"]) & (ints["amount"] <= 0)
     ck.flag(ordered, "amount", amount_raw, "an order value > 0 for a purchase or cash offset")
+    ck.flag(
+        (k == "refund") & (ints["quantity"] == 0),
+        "quantity",
+        frame.get("quantity", kind),
+        "the points a refund reverses (> 0)",
+    )
     ck.flag(
         (k == "adjust") & (ints["quantity"] == 0),
         "quantity",
@@ -286,15 +329,16 @@ def read_members(path: Path) -> pd.DataFrame:
 
 
 def write_frame(frame: pd.DataFrame, path: Path) -> None:
-    """Write CSV or Parquet by suffix, atomically (a temporary file, then a rename)."""
+    """Write CSV (text cells escaped as :func:`sim.files.csv_safe`, which reading undoes) or
+    Parquet by suffix, whole or not at all (:func:`sim.files.write_table_atomic`: a temporary
+    file of a random name, then a rename; a link at ``path`` is replaced, never written
+    through)."""
     if path.suffix not in (".csv", ".parquet"):
         raise LedgerError(f"{path}: expected a .csv or .parquet file")
-    tmp = path.with_name(f".{path.name}.tmp")
-    if path.suffix == ".csv":
-        frame.to_csv(tmp, index=False)
-    else:
-        frame.to_parquet(tmp, index=False)
-    tmp.replace(path)
+    try:
+        write_table_atomic(path, frame)
+    except OSError as exc:
+        raise LedgerError(f"{path}: cannot be written ({exc.strerror or exc})") from None
 
 
 def iso_days(days: pd.Series) -> pd.Series:

@@ -61,9 +61,11 @@ policy_versions = Table(
     Column("applied_at", String(32), nullable=False),
     Column("evidence", Text, nullable=True),
     Column("forced_reason", Text, nullable=True),
-    Column("status", String(8), nullable=False),
-    comment="status: waiting (effective_day not reached), active (the group's policy) or "
-    "retired (replaced by a later version).",
+    Column("status", String(16), nullable=False),
+    Column("cancelled_at", String(32), nullable=True),
+    Column("cancel_reason", Text, nullable=True),
+    comment="status: waiting (effective_day not reached), active (the group's policy), retired "
+    "(replaced by a later version) or cancelled (withdrawn before it started, with a reason).",
 )
 
 members = Table(

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.files import write_text_atomic
+from sim.files import InputFileError, read_input, write_text_atomic
 from sim.health import Band, Health, Status, judge
 
 __all__ = [
@@ -29,6 +29,9 @@ __all__ = [
     "SummaryError",
     "Window",
 ]
+
+MAX_SUMMARY_BYTES = 16 << 20
+"""The largest ``summary.json`` read (16 MiB; a run writes tens of KiB)."""
 
 SCHEMA_VERSION: Literal[2] = 2
 """1: the untyped summary of pointsim 0.1 (status ``ok``/``low``/``high`` from the mean alone);
@@ -162,6 +165,21 @@ class PolicyRef(_Model):
     content_hash: str
 
 
+class RunRecord(_Model):
+    """How the run was made: the scenario file (and its SHA-256 when read) and the command
+    line's overrides, so that it can be made again (``pointsim ledger apply-policy
+    --verify``)."""
+
+    file: str
+    sha256: str
+    sets: list[str] = []
+    members: int | None = None
+    days: int | None = None
+    replications: int | None = None
+    seed: int | None = None
+    no_programme: bool = False
+
+
 class Summary(_Model):
     """``summary.json``: every headline metric's mean and 95% CI per group, the effect of each
     treatment against the control, and the headline in words."""
@@ -190,6 +208,8 @@ class Summary(_Model):
     assumptions: list[str] = []
     """Assumptions the figures rest on that a reader must be told, in words (e.g. the
     reference programme behaviour is measured against, a win-back rate)."""
+    run: RunRecord | None = None
+    """How the run was made (None: a sweep point, or a summary written before it was kept)."""
     headline: str
 
     def metric(self, group: str, name: str) -> Metric:
@@ -271,12 +291,26 @@ class Summary(_Model):
 
     @classmethod
     def read(cls, path: Path | str) -> Summary:
+        """Read ``summary.json``: refused (:class:`SummaryError` naming the file) unless a
+        regular file of at most :data:`MAX_SUMMARY_BYTES`, valid, and not nested too deeply."""
+        return cls.read_with_bytes(path)[0]
+
+    @classmethod
+    def read_with_bytes(cls, path: Path | str) -> tuple[Summary, bytes]:
+        """:meth:`read`, and the very bytes it parsed (to hash what was checked)."""
         path = Path(path)
         try:
-            data = path.read_bytes()
+            data = read_input(path, MAX_SUMMARY_BYTES, "a summary.json")
+        except InputFileError as err:
+            raise SummaryError(f"{path}: cannot read ({err.reason})") from None
         except OSError as err:
             raise SummaryError(f"{path}: cannot read ({err.strerror or err})") from None
-        return cls.parse(data, str(path))
+        try:
+            return cls.parse(data, str(path)), data
+        except RecursionError:
+            raise SummaryError(
+                f"{path}: nested too deeply (JSON arrays or objects within one another)"
+            ) from None
 
     @classmethod
     def json_schema_text(cls) -> str:

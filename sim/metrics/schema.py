@@ -73,6 +73,9 @@ class SummarySpec:
     """Days simulated before the metric window (for the warm-up check)."""
     runoff_days: int = 0
     """The scenario's ``horizon.runoff_days`` (for the run-off caution)."""
+    run: dict[str, object] | None = None
+    """How the scenario was loaded (``sim.scenario.Origin`` as a dict), recorded in
+    ``summary.json`` so the run can be repeated (None: a sweep point)."""
     no_programme: str | None = None
     """The group with nothing to earn or burn (None: none): every other group's programme is
     compared with it."""

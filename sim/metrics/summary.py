@@ -27,6 +27,7 @@ from sim.metrics.results import (
     Metric,
     MonthHealth,
     PolicyRef,
+    RunRecord,
     Stat,
     Summary,
     Window,
@@ -405,6 +406,7 @@ def summarise(tables: RunTables, spec: SummarySpec) -> Summary:
             lambda values: t_interval(values.to_numpy(dtype=float)),
         ),
         assumptions=list(spec.assumptions),
+        run=RunRecord.model_validate(spec.run) if spec.run is not None else None,
         headline="",
     )
     return draft.model_copy(update={"headline": headline(draft)})

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sim.files import InputFileError, read_input
 from sim.policy.model import Policy
 
 
@@ -36,19 +37,33 @@ class PolicyError(ValueError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+MAX_TOML_BYTES = 1 << 20
+"""The largest policy or scenario file read (1 MiB; the shipped ones are a few KiB)."""
+
+
 def read_toml(path: Path | str) -> dict[str, Any]:
-    """Parse a TOML file, turning every failure into a :class:`PolicyError` naming the file."""
+    """Parse a TOML file, turning every failure into a :class:`PolicyError` naming the file:
+    refused unless a regular file of at most :data:`MAX_TOML_BYTES` (never ``/dev/zero`` or a
+    FIFO), and when nested too deeply for the parser."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_input(path, MAX_TOML_BYTES, "a TOML file")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise PolicyError([Problem(str(path), "", "no such file")]) from None
+    except InputFileError as err:
+        raise PolicyError([Problem(str(path), "", f"cannot read the file: {err.reason}")]) from None
     except (OSError, UnicodeDecodeError) as err:
         raise PolicyError([Problem(str(path), "", f"cannot read the file ({err})")]) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # as a text-mode read did
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise PolicyError([Problem(str(path), "", f"not valid TOML: {err}")]) from None
+    except RecursionError:
+        raise PolicyError(
+            [Problem(str(path), "", "nested too deeply (arrays or tables within one another)")]
+        ) from None
 
 
 def _clean_loc(loc: Iterable[int | str], data: Any) -> str:
@@ -149,7 +164,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     raw = raw.strip()
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         value = raw
     return path, value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,9 +10,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sim.files import read_input
 from sim.kpi import EXPERIMENT, SUMMARY
 from sim.policy import Policy
 from sim.policy.load import (
+    MAX_TOML_BYTES,
     PolicyError,
     Problem,
     apply_overrides,
@@ -46,6 +49,22 @@ class Arm:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """How a scenario was loaded: enough to load it again and check it is the same file
+    (``pointsim ledger apply-policy --verify`` re-runs a simulation from it)."""
+
+    file: str
+    sha256: str
+    """Of the scenario file's bytes when it was read."""
+    sets: tuple[str, ...] = ()
+    members: int | None = None
+    days: int | None = None
+    replications: int | None = None
+    seed: int | None = None
+    no_programme: bool = False
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A validated scenario with its policies resolved, ready to simulate."""
 
@@ -59,6 +78,8 @@ class Scenario:
     measured against it. ``reference_policy`` of the file, else the control group's policy
     as the file defines it (its own and the scenario's ``set``, without ``--set`` or sweep
     overrides, so that those show as changes)."""
+    origin: Origin | None = None
+    """How it was loaded (None: from a sweep point's values, which a file cannot repeat)."""
 
     @property
     def name(self) -> str:
@@ -204,7 +225,19 @@ def load_scenario(
     ]
     if unknown:
         raise ScenarioError(unknown)
-    return Scenario(spec, source, arms, _control(spec), _reference(spec, path, sources))
+    origin = None
+    if not values and path.is_file():
+        origin = Origin(
+            str(path.resolve()),
+            hashlib.sha256(read_input(path, MAX_TOML_BYTES, "a TOML file")).hexdigest(),
+            tuple(sets),
+            members,
+            days,
+            replications,
+            seed,
+            no_programme,
+        )
+    return Scenario(spec, source, arms, _control(spec), _reference(spec, path, sources), origin)
 
 
 def _scaled(spec: ScenarioSpec, members: int) -> dict[str, Any]:

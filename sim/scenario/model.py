@@ -24,6 +24,10 @@ from sim.policy.base import (
 from sim.scenario.sweep_spec import SweepSpec
 
 MAX_DAYS = 3650
+FIRST_DATE = dt.date(1900, 1, 1)
+LAST_DATE = dt.date(9000, 12, 31)
+"""Simulated days lie between these: expiry dates, tier reviews and the ledger's day numbers
+reach years past the last simulated day, and the calendar ends with 9999."""
 
 
 class Horizon(Frozen):
@@ -39,6 +43,21 @@ class Horizon(Frozen):
     this many days, in whole 30-day periods, or until every point outstanding at the window's
     end has been redeemed or has left: what share of them is redeemed is the forecast behind
     the expected liability after breakage (0: no run-off, and no such forecast)."""
+
+    @model_validator(mode="after")
+    def _dates(self) -> Horizon:
+        span = (self.start - FIRST_DATE).days
+        first = span - self.warmup_days
+        last = span + self.days + self.runoff_days + 29
+        if first < 0 or last > (LAST_DATE - FIRST_DATE).days:
+            first_day = FIRST_DATE + dt.timedelta(days=max(first, 0))
+            shown = f"{self.start} - {self.warmup_days} warm-up days" if first < 0 else first_day
+            end = f"{self.start} + {self.days + self.runoff_days} days"
+            raise ValueError(
+                f"the simulated days run from {shown} to {end}, expected dates between "
+                f"{FIRST_DATE} and {LAST_DATE} (points are dated and expire years later)"
+            )
+        return self
 
 
 class Segment(Frozen):

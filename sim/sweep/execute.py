@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from sim.execute import Backend, Keep, RunOutput, RunTask, execute
-from sim.files import write_atomic
+from sim.files import write_table_atomic
 
 __all__ = ["DAILY_TABLES", "ExecReport", "RunStore", "run_sweep"]
 
@@ -30,7 +30,7 @@ every kept run (columns as in ``pointsim run``'s tables, ``point`` the sweep poi
 
 
 def _write_parquet(frame: pd.DataFrame, target: Path) -> None:
-    write_atomic(target, lambda tmp: frame.to_parquet(tmp, index=False))
+    write_table_atomic(target, frame)
 
 
 class RunStore:

@@ -584,13 +584,14 @@ class ArmWorld:
         due = (self.refund_day <= t) & (self.refund_points >= 0)
         if not due.any():
             return
+        send = due & (self.refund_points > 0)  # an order that earned nothing has nothing to reverse
         blocks.append(
             Block(
-                self.refund_member[due],
+                self.refund_member[send],
                 Kind.REFUND,
-                amount=self.refund_amount[due],
-                quantity=self.refund_points[due],
-                ref=self.refund_ref[due],
+                amount=self.refund_amount[send],
+                quantity=self.refund_points[send],
+                ref=self.refund_ref[send],
             )
         )
         keep = ~due
