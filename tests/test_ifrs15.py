@@ -1,0 +1,96 @@
+"""IFRS 15 for points: the standard's own worked example to the unit, and the roll forward's
+identity for any sequence of positions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.accounting import Cohort, allocate, roll_forward
+
+MICROS = 1_000_000
+
+
+def units(micros: int) -> int:
+    """Micros as whole currency units, rounded half up (the example's rounding)."""
+    return int(np.floor(micros / MICROS + 0.5))
+
+
+def test_illustrative_example_52_to_the_unit() -> None:
+    """IFRS 15 IE267-IE270: a purchase of CU100,000 earns 10,000 points worth CU1 each, 95%
+    expected to be redeemed (stand-alone price CU9,500): CU91,324 to the goods, CU8,676 to the
+    points. Year 1: 4,500 points redeemed of 9,500 expected, revenue CU4,110 and a liability
+    of CU4,566. Year 2: the expectation is revised to 9,700 and 8,500 have been redeemed in
+    total: cumulative revenue CU7,603, CU3,493 in year 2, a liability of CU1,073."""
+    amount = 100_000 * MICROS
+    (points,) = allocate([amount], [10_000], MICROS, 0.95)
+    assert (units(amount - int(points)), units(int(points))) == (91_324, 8_676)
+    year1 = Cohort(int(points), 10_000, 4_500, 0.95 * 10_000)
+    first = roll_forward(None, year1)
+    assert units(first.allocated) == 8_676
+    assert units(first.revenue) == 4_110 and units(first.closing) == 4_566
+    year2 = Cohort(int(points), 10_000, 8_500, 9_700)
+    second = roll_forward(year1, year2)
+    assert units(year2.recognised()) == 7_603
+    assert units(second.revenue) == 3_493 and units(second.closing) == 1_073
+    assert second.opening == first.closing
+    assert second.reestimation < 0  # more points expected: less revenue per point, caught up
+
+
+def test_a_settled_cohort_recognises_what_is_left() -> None:
+    x = allocate([50 * MICROS], [500], MICROS // 100, 0.8)[0]
+    open_ = Cohort(int(x), 500, 100, 400)
+    done = Cohort(int(x), 500, 300, 300, settled=True)  # the rest expired
+    move = roll_forward(open_, done)
+    assert move.closing == 0 and move.opening + move.allocated - move.revenue == 0
+
+
+def test_allocation_refuses_nonsense() -> None:
+    with pytest.raises(ValueError, match="expected_share"):
+        allocate([1], [1], 1.0, 1.5)
+    assert allocate([100, 0], [0, 5], 1.0, 1.0).tolist() == [0, 0]
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[Cohort]:
+    """A cohort's positions at successive reporting dates: allocation and issue growing (sales
+    in its month), redemptions growing, the estimate moving, perhaps settled at the end."""
+    issued = allocated = redeemed = 0
+    out = []
+    for _ in range(draw(st.integers(1, 6))):
+        more = draw(st.integers(0, 10_000))
+        issued += more
+        allocated += int(allocate([draw(st.integers(0, 10**9))], [more], 1e4, 0.9)[0])
+        redeemed += draw(st.integers(0, issued - redeemed))
+        expected = draw(st.floats(float(redeemed), float(issued))) if issued else 0.0
+        out.append(Cohort(allocated, issued, redeemed, expected))
+    if draw(st.booleans()):
+        last = out[-1]
+        out.append(Cohort(last.allocated, last.issued, last.redeemed, last.redeemed, True))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(histories())
+def test_allocated_is_recognised_plus_breakage_plus_the_closing_liability(
+    history: list[Cohort],
+) -> None:
+    """For any history: each period's opening + allocated - revenue = closing, to the micro;
+    over the whole life, allocated = redemptions + breakage + re-estimation + closing; no
+    liability is negative; a settled cohort owes nothing."""
+    before = None
+    total = {"allocated": 0, "revenue": 0}
+    for position in history:
+        move = roll_forward(before, position)
+        assert move.opening + move.allocated - move.revenue == move.closing
+        assert move.closing >= 0
+        total["allocated"] += move.allocated
+        total["revenue"] += move.revenue
+        before = position
+    assert before is not None
+    assert total["allocated"] == before.allocated
+    assert total["allocated"] - total["revenue"] == before.liability()
+    if before.settled:
+        assert before.liability() == 0
