@@ -74,6 +74,7 @@ FLAGS: dict[str, dict[str, str]] = {
     "apply-policy": {"evidence": "--evidence", "effective": "--effective", "group": "--group"},
     "eod": {"date": "DATE"},
     "init": {"start": "--start"},
+    "accounting": {"as_of": "--as-of", "estimate": "--redemption-rate", "group": "--group"},
     "cancel-version": {"version": "VERSION", "reason": "--reason"},
 }
 """Per command, the option (or argument) that gives each field of the library's requests;
@@ -634,3 +635,48 @@ def cancel_version(db: str, version: int, reason: str) -> None:
     with _errors():
         group = Ledger(db).cancel_version(version, reason)
         click.echo(f"version {version} of group {group} cancelled: {reason}")
+
+
+@ledger.command()
+@_db
+@click.option("--as-of", "as_of", type=_DATE, required=True, help="A closed day.")
+@click.option("--group", default="default", show_default=True, help="The economy.")
+@click.option(
+    "--redemption-rate",
+    "estimate",
+    type=float,
+    default=None,
+    help="Share of the points sales issued expected to be redeemed (default: the policy's "
+    "[accounting] expected_redemption).",
+)
+@click.option("--by-cohort", is_flag=True, help="One column per issue month.")
+@click.option("--close", is_flag=True, help="Store this as the period's close.")
+def accounting(
+    db: str,
+    as_of: dt.datetime,
+    group: str,
+    estimate: float | None,
+    by_cohort: bool,
+    close: bool,
+) -> None:
+    """The IFRS 15 roll forward of the points' contract liability (deferred revenue) from the
+    last closed period to AS-OF: opening, allocated from sales, recognised on redemption,
+    breakage, re-estimation, closing (in the programme's currency)."""
+    with _errors():
+        led = Ledger(db, writing=close)
+        rep = led.accounting(as_of.date(), group=group, estimate=estimate, close=close)
+        since = rep.opened.isoformat() if rep.opened else "the start"
+        click.echo(
+            f"group {rep.group}: contract liability from {since} to {rep.as_of} "
+            f"(expected redemption {rep.estimate:.1%})"
+        )
+        columns = {"total": rep.total, **(rep.cohorts if by_cohort else {})}
+        lines = ("opening", "allocated", "redemptions", "breakage", "reestimation", "closing")
+        width = max(14, *(len(c) + 2 for c in columns))
+        click.echo(f"{'':<14}" + "".join(f"{c:>{width}}" for c in columns))
+        for line in lines:
+            cells = "".join(f"{money_text(getattr(m, line)):>{width}}" for m in columns.values())
+            click.echo(f"{line:<14}{cells}")
+        click.echo(f"points given without a sale, outstanding: {rep.unsold_outstanding:,}")
+        if close:
+            click.echo(f"books of group {rep.group} closed at {rep.as_of}")

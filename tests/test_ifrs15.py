@@ -3,12 +3,19 @@ identity for any sequence of positions."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.accounting import Cohort, allocate, roll_forward
+from sim.cli import main
+from sim.ledger import EventIn, Ledger, LedgerError, NewMember
+from sim.policy import load_policy
 
 MICROS = 1_000_000
 
@@ -94,3 +101,65 @@ def test_allocated_is_recognised_plus_breakage_plus_the_closing_liability(
     assert total["allocated"] - total["revenue"] == before.liability()
     if before.settled:
         assert before.liability() == 0
+
+
+IE52_POLICY = """
+[program]
+name = "ie52"
+currency = "CNY"
+point_value = 1.0
+
+[earn.purchase]
+kind = "purchase"
+points_per_unit = 0.1
+
+[burn.catalogue.gift]
+name = "Gift"
+kind = "goods"
+category = "gift"
+points = 500
+cash_cost = 300.0
+face_value = 500.0
+
+[tiers.member]
+threshold = 0
+
+[expiry]
+mode = "never"
+
+[accounting]
+expected_redemption = 0.95
+"""
+
+
+def test_illustrative_example_52_through_the_ledger(db_url: str, tmp_path: Path) -> None:
+    """The same example as a ledger books it: one purchase of CU100,000 earning 10,000
+    points, 4,500 redeemed in year 1 and 4,000 more in year 2; the books closed at the end of
+    year 1 and the expectation revised to 97% at the end of year 2."""
+    path = tmp_path / "ie52.toml"
+    path.write_text(IE52_POLICY)
+    led = Ledger.init(db_url, {"default": (load_policy(path), str(path))}, dt.date(2026, 1, 1))
+    led.add_members([NewMember("ann")])
+    bought = led.record([EventIn("ann", "purchase", amount=100_000 * MICROS, ref=1)])[0]
+    assert bought.points == 10_000
+    led.record([EventIn("ann", "redeem", name="gift", quantity=9)])
+    led.eod(dt.date(2026, 12, 31))
+    year1 = led.accounting(dt.date(2026, 12, 31), close=True)
+    assert units(year1.total.allocated) == 8_676
+    assert units(year1.total.revenue) == 4_110 and units(year1.total.closing) == 4_566
+    led.record([EventIn("ann", "redeem", name="gift", quantity=8)])
+    led.eod(dt.date(2027, 12, 31))
+    year2 = led.accounting(dt.date(2027, 12, 31), estimate=0.97)
+    assert year2.opened == dt.date(2026, 12, 31) and units(year2.total.opening) == 4_566
+    assert units(year2.total.revenue) == 3_493 and units(year2.total.closing) == 1_073
+    assert list(year2.cohorts) == ["2026-01"]
+    out = CliRunner().invoke(
+        main, ["ledger", "accounting", "--db", led.url, "--as-of", "2027-12-31",
+               "--redemption-rate", "0.97", "--by-cohort"],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert "1073.294732" in out.output and "2026-01" in out.output
+    with pytest.raises(LedgerError, match="not closed yet"):
+        led.accounting(dt.date(2028, 1, 5))
+    assert led.audit() == []
+    led.engine.dispose()

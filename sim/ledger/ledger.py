@@ -34,6 +34,7 @@ from sim.engine import (
 from sim.engine.arith import PointsOverflow
 from sim.ledger import migrate, queries, versions
 from sim.ledger import schema as t
+from sim.ledger.accounting import RollForward, close_books, roll_forward_of
 from sim.ledger.audit import audit
 from sim.ledger.batch import day_events, event_row, refusal, run_batch, write_events
 from sim.ledger.book import Book, Step, day_position, load, persist
@@ -454,6 +455,28 @@ class Ledger:
         return len(events)
 
     # -- policy versions --------------------------------------------------------------------
+
+    def accounting(
+        self,
+        as_of: dt.date,
+        *,
+        group: str = "default",
+        estimate: float | None = None,
+        close: bool = False,
+    ) -> RollForward:
+        """The IFRS 15 roll forward of ``group``'s contract liability to the end of ``as_of``
+        (a closed day) from the last closed accounting period (:mod:`sim.ledger.accounting`);
+        ``estimate``: the share of points from sales expected to be redeemed (default: the
+        active policy's); ``close``: store the positions as this period's close."""
+        day = day_number(as_of)
+
+        def work(conn: Connection) -> RollForward:
+            report, now = roll_forward_of(conn, group, day, estimate)
+            if close:
+                close_books(conn, group, day, now, report.estimate)
+            return report
+
+        return transact(self.engine, work, read_only=not close)
 
     def versions(self, group: str | None = None) -> list[dict[str, object]]:
         """Every policy version (of ``group``), oldest first (:func:`.versions.listing`)."""

@@ -68,6 +68,23 @@ policy_versions = Table(
     "(replaced by a later version) or cancelled (withdrawn before it started, with a reason).",
 )
 
+accounting_closes = Table(
+    "accounting_closes",
+    metadata,
+    Column("grp", String(64), primary_key=True),
+    Column("as_of", Integer, primary_key=True),
+    Column("cohort", Integer, primary_key=True),
+    Column("allocated", BigInteger, nullable=False),
+    Column("issued", BigInteger, nullable=False),
+    Column("redeemed", BigInteger, nullable=False),
+    Column("expected", Float, nullable=False),
+    Column("settled", Boolean, nullable=False),
+    Column("estimate", Float, nullable=False),
+    comment="Closed accounting periods (IFRS 15): each month cohort's points from sales at the "
+    "close, cumulative (allocated revenue in micros, points issued, redeemed, expected); the "
+    "next roll forward opens on them.",
+)
+
 members = Table(
     "members",
     metadata,

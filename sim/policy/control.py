@@ -131,6 +131,15 @@ class CostModel(Frozen):
     margin_rate: Share = 0.2
 
 
+class Accounting(Frozen):
+    """How the ledger books the points a sale issues (IFRS 15 / ASC 606, ``sim.accounting``)."""
+
+    expected_redemption: Share = 1.0
+    """Share of the points issued by sales expected to be redeemed: the points' stand-alone
+    selling price is their value times it when a sale's price is allocated, and the default
+    estimate of each issue cohort's redemptions (1: no breakage expected, all deferred)."""
+
+
 class Campaign(Frozen):
     """A campaign: in a date window (None: always), for an audience, a multiplier on some
     earn rules' points or a fixed bonus per qualifying event."""

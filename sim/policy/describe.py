@@ -603,6 +603,9 @@ def _control_lines(policy: Policy) -> list[str]:
         f"  Cost model: {_money(cost.per_point_issued, cur)} per point issued, "
         f"{_money(cost.per_point_burned, cur)} per point burned; margin on extra sales "
         f"{_pct(cost.margin_rate)} of GMV.",
+        f"  Accounting: {_pct(policy.accounting.expected_redemption)} of the points a sale "
+        "issues are expected to be redeemed (their stand-alone price when the sale is split, "
+        "IFRS 15).",
     ]
 
 

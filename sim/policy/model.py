@@ -19,6 +19,7 @@ from sim.policy.base import (
 )
 from sim.policy.burn import Burn
 from sim.policy.control import (
+    Accounting,
     Campaign,
     CostModel,
     DynamicValue,
@@ -84,6 +85,7 @@ class Policy(Frozen):
     dynamic_value: DynamicValue | None = None
     interest: Interest | None = None
     cost: CostModel = CostModel()
+    accounting: Accounting = Accounting()
     meta: Annotated[dict[str, JsonValue], AfterValidator(_deep_freeze)] = FrozenDict()
     """Free-form notes: the source, and the outcomes the source reports."""
 

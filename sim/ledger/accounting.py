@@ -1,0 +1,256 @@
+"""The ledger's books for its points under IFRS 15 (``sim.accounting.ifrs15``): each calendar
+month's issue cohort, what its sales allocated to the points, what has been recognised, and
+the roll forward of the contract liability from the last closed accounting period.
+
+Points leave members first in first out (``sim.accounting.cohorts.CohortBook``, by month):
+a cohort's redemptions are attributed to the points it issued, and the part issued by sales
+(purchase events) carries the allocated revenue; points given without a sale (check-ins,
+actions, bonuses) are no contract with a customer, so they defer no revenue and appear in the
+cost view only. A sale's price is split with the anchor point value and the expected
+redemption share of the policy version it was recorded under (``[accounting]
+expected_redemption``); each cohort's expected redemptions use the estimate given for the
+report, else the active policy's. ``close`` stores the positions, the opening of the next roll
+forward.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, delete, insert, select
+
+from sim.accounting import COHORT_FLOWS, Cohort, CohortBook, Movement, allocate, roll_forward
+from sim.engine import to_date
+from sim.engine.flows import point_flows
+from sim.ledger import schema as t
+from sim.ledger.store import LedgerError
+from sim.policy import MICROS, Policy, validate_policy
+
+__all__ = ["RollForward", "close_books", "positions", "roll_forward_of"]
+
+
+@dataclass
+class RollForward:
+    """A group's contract liability from ``opened`` (the last closed period, None: from the
+    start) to ``as_of``, per issue month and in total (micros), with the estimate used."""
+
+    group: str
+    opened: dt.date | None
+    as_of: dt.date
+    estimate: float
+    cohorts: dict[str, Movement] = field(default_factory=dict)
+    total: Movement = field(default_factory=lambda: Movement(0, 0, 0, 0, 0, 0))
+    unsold_outstanding: int = 0
+    """Points given without a sale still outstanding (a cost, not deferred revenue)."""
+
+
+def _month(day: int) -> int:
+    d = to_date(day)
+    return d.year * 12 + d.month - 1
+
+
+def _label(month: int) -> str:
+    return f"{month // 12:04d}-{month % 12 + 1:02d}"
+
+
+def positions(
+    conn: Connection, grp: str, as_of: int, estimate: float | None
+) -> tuple[dict[int, Cohort], float, int]:
+    """Each month cohort's position at the end of day ``as_of`` (the :class:`Cohort` of its
+    points from sales), the estimate used, and the points given without a sale still held."""
+    m = t.members
+    ids = np.asarray(
+        conn.execute(select(m.c.id).where(m.c.grp == grp).order_by(m.c.id)).scalars().all(),
+        np.int64,
+    )
+    p = t.postings
+    rows = pd.DataFrame(
+        conn.execute(
+            select(p.c.day, p.c.member, p.c.event, p.c.src, p.c.dst, p.c.points, p.c.policy_version)
+            .join(m, m.c.id == p.c.member)
+            .where(m.c.grp == grp, p.c.day <= as_of, p.c.points != 0)
+            .order_by(p.c.day, p.c.id)
+        ).all(),
+        columns=["day", "member", "event", "src", "dst", "points", "version"],
+    )
+    if estimate is None:
+        estimate = _policy(conn, _active_version(conn, grp)).accounting.expected_redemption
+    if rows.empty or not len(ids):
+        return {}, estimate, 0
+    rows["month"] = [_month(int(d)) for d in rows["day"]]
+    pos = np.searchsorted(ids, rows["member"].to_numpy(np.int64))
+    first, last = int(rows["month"].min()), _month(as_of)
+    book = CohortBook(len(ids), first, last, period_days=1)
+    flows = point_flows(rows["src"].to_numpy(), rows["dst"].to_numpy())
+    issued = flows["points_issued"]
+    takes = {"redeemed": flows["points_burned"]} | {
+        f: flows[f"points_{f}"] for f in COHORT_FLOWS[1:]
+    }
+    pts = rows["points"].to_numpy(np.int64)
+    for day, part in rows.groupby("day", sort=True).indices.items():
+        month = _month(int(day))
+        sel = part[issued[part]]
+        book.issue(month, pos[sel], pts[sel])
+        for flow, mask in takes.items():
+            sel = part[mask[part]]
+            if len(sel):
+                book.take(month, pos[sel], pts[sel], flow)
+    sales = _sales(conn, rows[issued])
+    cohorts: dict[int, Cohort] = {}
+    held = book.outstanding()
+    redeemed_all = book.flows[0].sum(axis=1)
+    unsold = 0
+    for c in range(book.k):
+        month = first + c
+        all_points = int(book.issued[c])
+        if not all_points:
+            continue
+        sold = sales[sales["month"] == month]
+        sale_points = int(sold["points"].sum())
+        share = sale_points / all_points
+        unsold += round(float(held[c]) * (1 - share))
+        if not sale_points:
+            continue
+        redeemed = min(round(float(redeemed_all[c]) * share), sale_points)
+        expected = min(max(sale_points * estimate, redeemed), sale_points)
+        cohorts[month] = Cohort(
+            int(sold["allocated"].sum()), sale_points, redeemed, expected, settled=held[c] == 0
+        )
+    return cohorts, estimate, unsold
+
+
+def _sales(conn: Connection, issues: pd.DataFrame) -> pd.DataFrame:
+    """Per purchase event that issued points: its month, points, and the part of its amount
+    allocated to them (under the policy version it was recorded with)."""
+    e = t.events
+    by_event = (
+        issues.dropna(subset=["event"])
+        .groupby("event")
+        .agg(points=("points", "sum"), day=("day", "min"), version=("version", "first"))
+    )
+    if by_event.empty:
+        return pd.DataFrame({"month": [], "points": [], "allocated": []})
+    ids = [int(i) for i in by_event.index]
+    found: list[tuple[int, int]] = []
+    for start in range(0, len(ids), 10_000):  # bounded IN lists
+        chunk = ids[start : start + 10_000]
+        found += conn.execute(
+            select(e.c.id, e.c.amount).where(e.c.id.in_(chunk), e.c.kind == "purchase")
+        ).all()
+    amounts = pd.Series({int(i): int(a) for i, a in found}, dtype="int64")
+    sold = by_event.loc[by_event.index.isin(amounts.index)].copy()
+    sold["amount"] = amounts.reindex(sold.index.astype(np.int64)).to_numpy()
+    sold["allocated"] = 0
+    for version, part in sold.groupby("version"):
+        pol = _policy(conn, int(version))
+        value = pol.program.point_value * MICROS
+        sold.loc[part.index, "allocated"] = allocate(
+            part["amount"], part["points"], value, pol.accounting.expected_redemption
+        )
+    sold["month"] = [_month(int(d)) for d in sold["day"]]
+    return sold.reset_index(drop=True)
+
+
+def _active_version(conn: Connection, grp: str) -> int:
+    vid = conn.execute(select(t.programs.c.policy_version).where(t.programs.c.grp == grp)).scalar()
+    if vid is None:
+        raise LedgerError(f"no group {grp!r} in the ledger", field="group")
+    return int(vid)
+
+
+def _policy(conn: Connection, vid: int) -> Policy:
+    row = conn.execute(select(t.policy_versions).where(t.policy_versions.c.id == vid)).one()
+    return validate_policy(json.loads(row.policy_json), row.source)
+
+
+def _opening(conn: Connection, grp: str, as_of: int) -> tuple[int | None, dict[int, Cohort]]:
+    a = t.accounting_closes
+    last = conn.execute(
+        select(a.c.as_of)
+        .where(a.c.grp == grp, a.c.as_of < as_of)
+        .order_by(a.c.as_of.desc())
+        .limit(1)
+    ).scalar()
+    if last is None:
+        return None, {}
+    rows = conn.execute(select(a).where(a.c.grp == grp, a.c.as_of == last)).all()
+    return int(last), {
+        int(r.cohort): Cohort(
+            int(r.allocated), int(r.issued), int(r.redeemed), float(r.expected), bool(r.settled)
+        )
+        for r in rows
+    }
+
+
+def roll_forward_of(
+    conn: Connection, grp: str, as_of: int, estimate: float | None
+) -> tuple[RollForward, dict[int, Cohort]]:
+    """The roll forward of ``grp`` to the end of day ``as_of`` (and the positions it ends on)."""
+    closed = conn.execute(select(t.clock.c.closed_through)).scalar_one()
+    if as_of > closed:
+        raise LedgerError(
+            f"{to_date(as_of)} is not closed yet (the ledger is closed through "
+            f"{to_date(closed)}): books are kept for closed days",
+            field="as_of",
+        )
+    if estimate is not None and not 0.0 <= estimate <= 1.0:
+        raise LedgerError(f"{estimate}, expected a share within [0, 1]", field="estimate")
+    opened, before = _opening(conn, grp, as_of)
+    now, used, unsold = positions(conn, grp, as_of, estimate)
+    report = RollForward(grp, None if opened is None else to_date(opened), to_date(as_of), used)
+    totals = np.zeros(6, np.int64)
+    for month in sorted(set(before) | set(now)):
+        after = now.get(month, before.get(month))
+        assert after is not None
+        move = roll_forward(before.get(month), after)
+        report.cohorts[_label(month)] = move
+        totals += np.array(
+            [
+                move.opening,
+                move.allocated,
+                move.redemptions,
+                move.breakage,
+                move.reestimation,
+                move.closing,
+            ]
+        )
+    report.total = Movement(*(int(x) for x in totals))
+    report.unsold_outstanding = unsold
+    return report, now
+
+
+def close_books(
+    conn: Connection, grp: str, as_of: int, cohorts: dict[int, Cohort], estimate: float
+) -> None:
+    """Store the positions as the books closed at ``as_of`` (the next roll forward opens on
+    them); refused when a later period is closed already."""
+    a = t.accounting_closes
+    later = conn.execute(
+        select(a.c.as_of).where(a.c.grp == grp, a.c.as_of > as_of).limit(1)
+    ).scalar()
+    if later is not None:
+        raise LedgerError(
+            f"{to_date(as_of)}: the books of group {grp} are closed through {to_date(int(later))}",
+            field="as_of",
+        )
+    conn.execute(delete(a).where(a.c.grp == grp, a.c.as_of == as_of))
+    rows = [
+        {
+            "grp": grp,
+            "as_of": as_of,
+            "cohort": month,
+            "allocated": c.allocated,
+            "issued": c.issued,
+            "redeemed": c.redeemed,
+            "expected": c.expected,
+            "settled": c.settled,
+            "estimate": estimate,
+        }
+        for month, c in cohorts.items()
+    ]
+    if rows:
+        conn.execute(insert(a), rows)
