@@ -651,6 +651,12 @@ def cancel_version(db: str, version: int, reason: str) -> None:
 )
 @click.option("--by-cohort", is_flag=True, help="One column per issue month.")
 @click.option("--close", is_flag=True, help="Store this as the period's close.")
+@click.option(
+    "--triangle",
+    is_flag=True,
+    help="Also show the chain ladder of the month cohorts' redemptions: the ledger's own "
+    "estimate of the ultimate redemption rate.",
+)
 def accounting(
     db: str,
     as_of: dt.datetime,
@@ -658,6 +664,7 @@ def accounting(
     estimate: float | None,
     by_cohort: bool,
     close: bool,
+    triangle: bool,
 ) -> None:
     """The IFRS 15 roll forward of the points' contract liability (deferred revenue) from the
     last closed period to AS-OF: opening, allocated from sales, recognised on redemption,
@@ -678,5 +685,28 @@ def accounting(
             cells = "".join(f"{money_text(getattr(m, line)):>{width}}" for m in columns.values())
             click.echo(f"{line:<14}{cells}")
         click.echo(f"points given without a sale, outstanding: {rep.unsold_outstanding:,}")
+        if triangle and rep.development is not None:
+            _show_development(rep)
         if close:
             click.echo(f"books of group {rep.group} closed at {rep.as_of}")
+
+
+def _show_development(rep: Any) -> None:
+    """The chain ladder behind the ledger's estimate: each month cohort's issue, redemptions
+    to date, age-to-age factor and ultimate redemption rate."""
+    d = rep.development
+    click.echo("chain ladder of redemptions (all points, first in first out, by issue month):")
+    click.echo(f"{'month':<9}{'issued':>14}{'redeemed':>14}{'factor':>9}{'ultimate':>10}")
+    factors = [*d.factors, d.tail]
+    for i, month in enumerate(rep.months):
+        age = len(rep.months) - 1 - i
+        factor = factors[age] if age < len(factors) else float("nan")
+        click.echo(
+            f"{month:<9}{int(d.issued[i]):>14,}{int(d.redeemed[i]):>14,}{factor:>9.3f}"
+            f"{d.ultimate_rate[i]:>10.1%}"
+        )
+    fitted = "fitted" if d.tail_fitted else "not fitted (development stops at the last age)"
+    click.echo(
+        f"tail factor {d.tail:.3f} ({fitted}); estimated ultimate redemption rate "
+        f"{rep.estimated_rate():.1%} (used: {rep.estimate:.1%})"
+    )

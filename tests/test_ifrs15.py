@@ -159,6 +159,11 @@ def test_illustrative_example_52_through_the_ledger(db_url: str, tmp_path: Path)
     )  # fmt: skip
     assert out.exit_code == 0, out.output
     assert "1073.294732" in out.output and "2026-01" in out.output
+    shown = CliRunner().invoke(
+        main, ["ledger", "accounting", "--db", led.url, "--as-of", "2027-12-31", "--triangle"]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "chain ladder of redemptions" in shown.output and "estimated ultimate" in shown.output
     with pytest.raises(LedgerError, match="not closed yet"):
         led.accounting(dt.date(2028, 1, 5))
     assert led.audit() == []

@@ -23,7 +23,17 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, delete, insert, select
 
-from sim.accounting import COHORT_FLOWS, Cohort, CohortBook, Movement, allocate, roll_forward
+from sim.accounting import (
+    COHORT_FLOWS,
+    Cohort,
+    CohortBook,
+    Development,
+    Movement,
+    Triangle,
+    allocate,
+    develop,
+    roll_forward,
+)
 from sim.engine import to_date
 from sim.engine.flows import point_flows
 from sim.ledger import schema as t
@@ -46,6 +56,19 @@ class RollForward:
     total: Movement = field(default_factory=lambda: Movement(0, 0, 0, 0, 0, 0))
     unsold_outstanding: int = 0
     """Points given without a sale still outstanding (a cost, not deferred revenue)."""
+    development: Development | None = None
+    """The chain ladder of every month cohort's redemptions (all points, first in first
+    out): the ledger's own estimate of the ultimate redemption rate, shown beside the one
+    used."""
+    months: list[str] = field(default_factory=list)
+    """The issue months of :attr:`development`'s cohorts, oldest first."""
+
+    def estimated_rate(self) -> float:
+        """The chain ladder's ultimate redemption rate over every cohort (NaN without one)."""
+        d = self.development
+        if d is None or d.issued.sum() <= 0:
+            return float("nan")
+        return float((d.redeemed + d.future).sum() / d.issued.sum())
 
 
 def _month(day: int) -> int:
@@ -59,9 +82,10 @@ def _label(month: int) -> str:
 
 def positions(
     conn: Connection, grp: str, as_of: int, estimate: float | None
-) -> tuple[dict[int, Cohort], float, int]:
+) -> tuple[dict[int, Cohort], float, int, Development | None, list[str]]:
     """Each month cohort's position at the end of day ``as_of`` (the :class:`Cohort` of its
-    points from sales), the estimate used, and the points given without a sale still held."""
+    points from sales), the estimate used, the points given without a sale still held, and
+    the chain ladder of the month cohorts with their months."""
     m = t.members
     ids = np.asarray(
         conn.execute(select(m.c.id).where(m.c.grp == grp).order_by(m.c.id)).scalars().all(),
@@ -80,7 +104,7 @@ def positions(
     if estimate is None:
         estimate = _policy(conn, _active_version(conn, grp)).accounting.expected_redemption
     if rows.empty or not len(ids):
-        return {}, estimate, 0
+        return {}, estimate, 0, None, []
     rows["month"] = [_month(int(d)) for d in rows["day"]]
     pos = np.searchsorted(ids, rows["member"].to_numpy(np.int64))
     first, last = int(rows["month"].min()), _month(as_of)
@@ -120,7 +144,9 @@ def positions(
         cohorts[month] = Cohort(
             int(sold["allocated"].sum()), sale_points, redeemed, expected, settled=held[c] == 0
         )
-    return cohorts, estimate, unsold
+    book.value()
+    months = [_label(first + c) for c in range(book.k)]
+    return cohorts, estimate, unsold, develop(Triangle.from_book(book)), months
 
 
 def _sales(conn: Connection, issues: pd.DataFrame) -> pd.DataFrame:
@@ -200,7 +226,7 @@ def roll_forward_of(
     if estimate is not None and not 0.0 <= estimate <= 1.0:
         raise LedgerError(f"{estimate}, expected a share within [0, 1]", field="estimate")
     opened, before = _opening(conn, grp, as_of)
-    now, used, unsold = positions(conn, grp, as_of, estimate)
+    now, used, unsold, development, months = positions(conn, grp, as_of, estimate)
     report = RollForward(grp, None if opened is None else to_date(opened), to_date(as_of), used)
     totals = np.zeros(6, np.int64)
     for month in sorted(set(before) | set(now)):
@@ -220,6 +246,7 @@ def roll_forward_of(
         )
     report.total = Movement(*(int(x) for x in totals))
     report.unsold_outstanding = unsold
+    report.development, report.months = development, months
     return report, now
 
 
