@@ -300,6 +300,11 @@ def record(
             "note": note,
             "day": None if day is None else _day_number(day.date()),
         }
+        if kind == "refund" and quantity == 0:
+            raise LedgerError(
+                "none, a refund reverses the points given here (the order's, or part of them)",
+                field="quantity",
+            )
         _show(_write(Ledger(db), EventIn(member, kind, **fields), client_id))
 
 
@@ -652,6 +657,12 @@ def cancel_version(db: str, version: int, reason: str) -> None:
 @click.option("--by-cohort", is_flag=True, help="One column per issue month.")
 @click.option("--close", is_flag=True, help="Store this as the period's close.")
 @click.option(
+    "--journal",
+    type=_FILE,
+    default=None,
+    help="Write the double-entry journal of the movements (CSV or Parquet by suffix).",
+)
+@click.option(
     "--triangle",
     is_flag=True,
     help="Also show the chain ladder of the month cohorts' redemptions: the ledger's own "
@@ -664,6 +675,7 @@ def accounting(
     estimate: float | None,
     by_cohort: bool,
     close: bool,
+    journal: Path | None,
     triangle: bool,
 ) -> None:
     """The IFRS 15 roll forward of the points' contract liability (deferred revenue) from the
@@ -685,8 +697,20 @@ def accounting(
             cells = "".join(f"{money_text(getattr(m, line)):>{width}}" for m in columns.values())
             click.echo(f"{line:<14}{cells}")
         click.echo(f"points given without a sale, outstanding: {rep.unsold_outstanding:,}")
+        click.echo(
+            f"cost view: outstanding points expected to be redeemed would cost "
+            f"{money_text(rep.expected_cost)} (at {money_text(round(rep.cost_per_point))} a "
+            "point, what redemptions have cost so far)"
+        )
         if triangle and rep.development is not None:
             _show_development(rep)
+        if journal is not None:
+            from sim.ledger.accounting import journal as journal_of
+            from sim.ledger.logio import write_frame
+
+            lines = journal_of(rep)
+            write_frame(lines, journal)
+            click.echo(f"wrote {len(lines)} journal lines to {journal}")
         if close:
             click.echo(f"books of group {rep.group} closed at {rep.as_of}")
 

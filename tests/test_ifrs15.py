@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
@@ -153,6 +154,9 @@ def test_illustrative_example_52_through_the_ledger(db_url: str, tmp_path: Path)
     assert year2.opened == dt.date(2026, 12, 31) and units(year2.total.opening) == 4_566
     assert units(year2.total.revenue) == 3_493 and units(year2.total.closing) == 1_073
     assert list(year2.cohorts) == ["2026-01"]
+    # cost view: 1,200 more points expected (9,700 - 8,500) at the gifts' 0.6 CNY a point
+    assert year2.cost_per_point == pytest.approx(0.6 * MICROS)
+    assert units(year2.expected_cost) == 720
     out = CliRunner().invoke(
         main, ["ledger", "accounting", "--db", led.url, "--as-of", "2027-12-31",
                "--redemption-rate", "0.97", "--by-cohort"],
@@ -164,6 +168,17 @@ def test_illustrative_example_52_through_the_ledger(db_url: str, tmp_path: Path)
     )
     assert shown.exit_code == 0, shown.output
     assert "chain ladder of redemptions" in shown.output and "estimated ultimate" in shown.output
+    book = tmp_path / "journal.csv"
+    wrote = CliRunner().invoke(
+        main, ["ledger", "accounting", "--db", led.url, "--as-of", "2027-12-31",
+               "--redemption-rate", "0.97", "--journal", str(book)],
+    )  # fmt: skip
+    assert wrote.exit_code == 0, wrote.output
+    lines = pd.read_csv(book)
+    assert lines["debit_micros"].sum() == lines["credit_micros"].sum()  # it balances
+    revenue = lines[lines["account"].str.startswith("revenue")]
+    net = revenue["credit_micros"].sum() - revenue["debit_micros"].sum()
+    assert units(int(net)) == 3_493
     with pytest.raises(LedgerError, match="not closed yet"):
         led.accounting(dt.date(2028, 1, 5))
     assert led.audit() == []

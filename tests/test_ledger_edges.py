@@ -390,7 +390,7 @@ def test_a_refund_without_points_to_reverse_is_refused(led: Ledger) -> None:
     before = snapshot(led)
     out = cli("record", "refund", "--db", led.url, "--member", "m0", "--amount", "5",
               "--ref", "1", code=1)  # fmt: skip
-    assert "--quantity: 0, expected the points to reverse" in out
+    assert "--quantity: none, a refund reverses the points given here" in out
     assert snapshot(led) == before
 
 

@@ -188,7 +188,7 @@ def _caps(ctx: Ctx, parts: Parts) -> None:
 def collect(ctx: Ctx, act: Activity) -> Parts:
     """Every (event, rule) part the batch's events are owed, multipliers applied."""
     ev = ctx.events
-    ev_idx, bases, rules = [], [], []
+    ev_idx, bases, rules, members = [], [], [], []
     for rule_idx, earn_rule in ctx.cp.earn:
         idx, pts = rule_candidates(ctx, act, rule_idx, earn_rule)
         keep = pts > 0
@@ -198,18 +198,26 @@ def collect(ctx: Ctx, act: Activity) -> Parts:
         ev_idx.append(idx)
         bases.append(pts)
         rules.append(rule_idx)
+        members.append(ev.member[idx])
+        for owed_rule, event, referrer, points in ctx.referrers:
+            if owed_rule == rule_idx:  # the referrer's side, paid for the referee's event
+                ev_idx.append(event)
+                bases.append(np.full(len(event), points, np.int64))
+                rules.append(rule_idx)
+                members.append(referrer)
     adj = ctx.of_kind(Kind.ADJUST)
     adj = adj[ev.quantity[adj] > 0]
     ev_idx.append(adj)
     bases.append(ev.quantity[adj])
     rules.append(ctx.cp.rule("adjust"))
+    members.append(ev.member[adj])
     # a run of rows per rule, in the policy's order (adjustments last)
     run = [len(i) for i in ev_idx]
     idx = np.concatenate(ev_idx)
     base_pts = np.concatenate(bases)
     rule = np.repeat(np.array(rules, np.int64), run)
     prio_all = np.repeat(np.arange(len(rules), dtype=np.int64), run)
-    member = ev.member[idx]
+    member = np.concatenate(members).astype(np.int64, copy=False)
     boosted, rows, extra, lead = _multiply(ctx, rule, member, base_pts)
     main = Parts(idx, member, rule, rule, prio_all * 2, boosted)
     has = extra > 0
@@ -233,11 +241,13 @@ def apply_earn(ctx: Ctx) -> None:
         blocked = ms.frozen[parts.member] & (parts.base != cp.rule("adjust"))
         parts.points[blocked] = 0
     _caps(ctx, parts)
-    np.add.at(ctx.points, parts.event, parts.points)
+    own = parts.member == ev.member[parts.event]  # not a referrer's side of a referral
+    mine = own.all()
+    np.add.at(ctx.points, parts.event, parts.points if mine else parts.points * own)
     wanted = ctx.points
     if (parts.points < asked).any():
         wanted = np.zeros(len(ev), np.int64)
-        np.add.at(wanted, parts.event, asked)
+        np.add.at(wanted, parts.event, asked if mine else asked * own)
         ctx.status[(wanted > 0) & (ctx.points < wanted)] = Status.CAPPED
     earn_kinds = EARN_KIND[ev.kind]
     no_rule = earn_kinds & (wanted == 0) & (ctx.status == Status.OK)
@@ -248,24 +258,6 @@ def apply_earn(ctx: Ctx) -> None:
         ctx.status[earn_kinds & ms.frozen[ev.member] & (wanted > 0)] = Status.FROZEN
     paid = parts.points > 0
     _post(ctx, parts if paid.all() else parts.take(paid))
-    if ctx.referrers:
-        pay_referrers(ctx)
-
-
-def pay_referrers(ctx: Ctx) -> None:
-    """The referrers' side of the referral stages paid today (:func:`sim.engine.earn.
-    _referral` decided who): posted under the referral rule like any earning (available or
-    pending by its delay, qualifying, shared with the referrer's own mentor), without
-    multipliers or caps; nothing to a frozen referrer when freezing blocks earning."""
-    ms, cp = ctx.ms, ctx.cp
-    for rule_idx, event, referrer, points in ctx.referrers:
-        keep = ~ms.frozen[referrer] if cp.freeze_blocks_earn else np.ones(len(referrer), bool)
-        n = int(keep.sum())
-        if not n:
-            continue
-        rule = np.full(n, rule_idx, np.int64)
-        pts = np.full(n, points, np.int64)
-        _post(ctx, Parts(event[keep], referrer[keep], rule, rule, rule, pts))
     ctx.referrers.clear()
 
 

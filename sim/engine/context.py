@@ -36,7 +36,7 @@ class Ctx:
     reminders: list[tuple[I64, int, I64]] = field(default_factory=list)
     referrers: list[tuple[int, I64, I64, int]] = field(default_factory=list)
     """Referral bonuses owed to referrers: (rule, referee event, referrer, points), paid
-    with the referee's event (:func:`sim.engine.award.pay_referrers`)."""
+    with the referee's event (collected by :func:`sim.engine.award.collect`)."""
     """(members, days before expiry, points expiring) for every reminder due."""
     _kind_count: I64 | None = field(default=None, init=False, repr=False)
     _of_kind: dict[int, I64] = field(default_factory=dict, init=False, repr=False)

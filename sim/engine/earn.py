@@ -154,7 +154,9 @@ def _referral(ctx: Ctx, rule_idx: int, rule: ReferralRule) -> tuple[I64, I64]:
     """A referral stage, tied to the referral relation: the referee's event of the stage pays
     the referee and the member that referred them (their ``referrer``), once per referee and
     stage (a flag bit on the referee), and nothing to a member without a referrer or who is
-    their own. A referrer's own event pays nothing: it is paid with its referee's."""
+    their own. A referrer's own event pays nothing: it is paid with its referee's (the
+    referrer's rows go through caps and multipliers like any earning: ``ctx.referrers``,
+    collected by :func:`sim.engine.award.collect`)."""
     ev, ms = ctx.events, ctx.ms
     stage = STAGES.index(rule.stage)
     referrals = ctx.of_kind(Kind.REFERRAL)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from sim.accounting import (
     COHORT_FLOWS,
@@ -34,7 +34,7 @@ from sim.accounting import (
     develop,
     roll_forward,
 )
-from sim.engine import to_date
+from sim.engine import Account, to_date
 from sim.engine.flows import point_flows
 from sim.ledger import schema as t
 from sim.ledger.store import LedgerError
@@ -62,6 +62,11 @@ class RollForward:
     used."""
     months: list[str] = field(default_factory=list)
     """The issue months of :attr:`development`'s cohorts, oldest first."""
+    cost_per_point: float = 0.0
+    """Cash cost (micros) per point redeemed so far: what members' redemptions cost."""
+    expected_cost: int = 0
+    """The cost view: points outstanding expected to be redeemed (from sales at each cohort's
+    expectation, the rest at the estimate) x :attr:`cost_per_point`, in micros."""
 
     def estimated_rate(self) -> float:
         """The chain ladder's ultimate redemption rate over every cohort (NaN without one)."""
@@ -94,12 +99,21 @@ def positions(
     p = t.postings
     rows = pd.DataFrame(
         conn.execute(
-            select(p.c.day, p.c.member, p.c.event, p.c.src, p.c.dst, p.c.points, p.c.policy_version)
+            select(
+                p.c.day,
+                p.c.member,
+                p.c.event,
+                p.c.src,
+                p.c.dst,
+                p.c.points,
+                p.c.policy_version,
+                p.c.cost,
+            )
             .join(m, m.c.id == p.c.member)
             .where(m.c.grp == grp, p.c.day <= as_of, p.c.points != 0)
             .order_by(p.c.day, p.c.id)
         ).all(),
-        columns=["day", "member", "event", "src", "dst", "points", "version"],
+        columns=["day", "member", "event", "src", "dst", "points", "version", "cost"],
     )
     if estimate is None:
         estimate = _policy(conn, _active_version(conn, grp)).accounting.expected_redemption
@@ -247,7 +261,22 @@ def roll_forward_of(
     report.total = Movement(*(int(x) for x in totals))
     report.unsold_outstanding = unsold
     report.development, report.months = development, months
+    redeemed = _redeemed_cost(conn, grp, as_of)
+    report.cost_per_point = redeemed[1] / redeemed[0] if redeemed[0] else 0.0
+    ahead = sum(c.expected - c.redeemed for c in now.values() if not c.settled)
+    report.expected_cost = round((ahead + unsold * used) * report.cost_per_point)
     return report, now
+
+
+def _redeemed_cost(conn: Connection, grp: str, as_of: int) -> tuple[int, int]:
+    """(points redeemed, their cash cost in micros) of ``grp`` through ``as_of``."""
+    p, m = t.postings, t.members
+    row = conn.execute(
+        select(func.coalesce(func.sum(p.c.points), 0), func.coalesce(func.sum(p.c.cost), 0))
+        .join(m, m.c.id == p.c.member)
+        .where(m.c.grp == grp, p.c.day <= as_of, p.c.dst == int(Account.REDEEMED))
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 def close_books(
@@ -281,3 +310,46 @@ def close_books(
     ]
     if rows:
         conn.execute(insert(a), rows)
+
+
+ACCOUNTS = {
+    "allocated": ("sales revenue", "contract liability: points"),
+    "redemptions": ("contract liability: points", "revenue: points redeemed"),
+    "breakage": ("contract liability: points", "revenue: breakage"),
+    "reestimation": ("contract liability: points", "revenue: change in estimate"),
+}
+"""The double entry of each movement (debit, credit); a negative amount swaps the sides."""
+
+
+def journal(report: RollForward) -> pd.DataFrame:
+    """The roll forward as double-entry journal lines a finance system can load: one entry
+    per cohort and movement, two lines each (debit and credit, in currency with six decimals,
+    and micros), dated at the report's ``as_of``."""
+    rows = []
+    entry = 0
+    for cohort, move in report.cohorts.items():
+        for name, (debit, credit) in ACCOUNTS.items():
+            amount = int(getattr(move, name))
+            if amount == 0:
+                continue
+            entry += 1
+            if amount < 0:
+                debit, credit, amount = credit, debit, -amount
+            for account, side in ((debit, "debit"), (credit, "credit")):
+                rows.append(
+                    {
+                        "date": report.as_of.isoformat(),
+                        "entry": entry,
+                        "group": report.group,
+                        "cohort": cohort,
+                        "movement": name,
+                        "account": account,
+                        "debit_micros": amount if side == "debit" else 0,
+                        "credit_micros": amount if side == "credit" else 0,
+                    }
+                )
+    columns = ["date", "entry", "group", "cohort", "movement", "account"]
+    frame = pd.DataFrame(rows, columns=[*columns, "debit_micros", "credit_micros"])
+    for side in ("debit", "credit"):
+        frame[side] = frame[f"{side}_micros"].astype("int64") / MICROS
+    return frame

@@ -190,12 +190,6 @@ def _kind_rules(
     ordered = np.isin(k, ["purchase", "cash_offset"]) & (ints["amount"] <= 0)
     ck.flag(ordered, "amount", amount_raw, "an order value > 0 for a purchase or cash offset")
     ck.flag(
-        (k == "refund") & (ints["quantity"] == 0),
-        "quantity",
-        frame.get("quantity", kind),
-        "the points a refund reverses (> 0)",
-    )
-    ck.flag(
         (k == "adjust") & (ints["quantity"] == 0),
         "quantity",
         frame.get("quantity", kind),

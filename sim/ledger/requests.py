@@ -159,8 +159,6 @@ def check(ev: EventIn, at: str) -> None:
         problem = int_problem(value, low, high, "micros" if name == "amount" else "")
         if problem:
             raise bad(name, problem)
-    if ev.kind == "refund" and ev.quantity == 0:
-        raise bad("quantity", "0, expected the points to reverse (> 0): a refund reverses them")
     if ev.kind == "adjust" and ev.quantity == 0:
         raise bad("quantity", "0, expected a non-zero adjustment")
     if ev.kind == "lottery":
