@@ -421,3 +421,29 @@ def test_an_import_reports_its_progress_day_by_day(tmp_path: Path) -> None:
     rep = fresh.import_log(tmp_path / "log.csv", on_day=lambda n, total: seen.append((n, total)))
     assert sum(n for n, _ in seen) == rep.events_recorded + rep.events_skipped
     assert {total for _, total in seen} == {rep.events_recorded + rep.events_skipped}
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "expected"),
+    [
+        ("quantity", "99999999999999999999", "within ±2^62"),
+        ("quantity", str(2**63 - 1), "within ±2^62"),
+        ("quantity", str(2**62), "within the bounds of its kind"),
+        ("amount", str(-(2**63)), "within ±2^62"),
+        ("ref", str(2**53), f"expected -1..{2**53 - 1}"),
+    ],
+)
+def test_an_import_refuses_numbers_at_the_int64_edges(
+    led: Ledger, tmp_path: Path, column: str, value: str, expected: str
+) -> None:
+    """A log line whose number would wrap when made an int64 (or passes int64 but not the
+    bound) is refused naming its line and column; nothing is imported."""
+    good = {"group": "default", "day": START.isoformat(), "member": "m0", "kind": "purchase",
+            "amount": "10000000", "quantity": "1", "code": "0", "name": "", "ref": "7",
+            "note": "", "client_id": "edge-1", "seq": "0"}  # fmt: skip
+    row = {**good, column: value}
+    log = tmp_path / "log.csv"
+    log.write_text(",".join(row) + "\n" + ",".join(row.values()) + "\n")
+    before = snapshot(led)
+    refused(led, lambda: led.import_log(log), f"line 2: {column} '{value}'", expected)
+    assert snapshot(led) == before

@@ -120,9 +120,10 @@ def _ints(ck: _Checker, frame: pd.DataFrame, col: str, default: int = 0) -> np.n
     raw = frame[col]
     num = pd.to_numeric(raw.replace("", str(default)) if raw.dtype == object else raw, "coerce")
     filled = num.fillna(0)
-    huge = (filled.abs() > INT_LIMIT).to_numpy()  # beyond int64 a cast would wrap, not fail
-    bad = num.isna().to_numpy() | (filled != np.round(filled)).to_numpy() | huge
+    huge = ((filled > INT_LIMIT) | (filled < -INT_LIMIT)).to_numpy()  # abs() of int64 min wraps
+    bad = num.isna().to_numpy() | (filled != np.round(filled)).to_numpy()
     ck.flag(bad, col, raw, "an integer")
+    ck.flag(huge & ~bad, col, raw, "a number the engine's integers hold (within ±2^62)")
     out: np.ndarray = filled.where(~huge, 0).to_numpy().astype(np.int64)
     return out
 
