@@ -98,6 +98,23 @@ DAILY: tuple[Column, ...] = (
     Column("available_points", "points", "available points at the end of the day"),
     Column("outstanding_points", "points", "pending + available at the end of the day"),
     Column("liability", "currency", "outstanding points at each member's point value"),
+    Column(
+        "revenue_allocated",
+        "currency",
+        "part of today's sales allocated to the points they issued (IFRS 15: relative"
+        " stand-alone price, the policy's accounting.expected_redemption)",
+    ),
+    Column(
+        "deferred_revenue",
+        "currency",
+        "contract liability for points from sales at the end of the day (IFRS 15)",
+    ),
+    Column(
+        "revenue_recognised",
+        "currency",
+        "revenue recognised today from points (redemptions, breakage, catch-up)",
+    ),
+    Column("breakage_recognised", "currency", "the part of revenue_recognised that is breakage"),
     Column("value_factor", "ratio", "dynamic point value level (1: the anchor)"),
 )
 """Metric columns of ``metrics.parquet``, besides one ``tier_<name>`` column per tier (members
@@ -224,6 +241,22 @@ SUMMARY: tuple[Headline, ...] = (
         "",
     ),
     Headline("liability_to_monthly_gmv", "ratio", "liability at the end / mean monthly GMV", ""),
+    Headline(
+        "deferred_revenue_start",
+        "currency",
+        "contract liability for points at the window's start: the roll forward's opening",
+        "",
+    ),
+    Headline(
+        "deferred_revenue_end",
+        "currency",
+        "contract liability for points from sales at the end (IFRS 15: allocated, less"
+        " recognised in proportion to redemptions over expected redemptions)",
+        "",
+    ),
+    Headline("revenue_allocated", "currency", "sales revenue allocated to points", ""),
+    Headline("revenue_recognised", "currency", "revenue recognised from points", ""),
+    Headline("breakage_recognised", "currency", "of which breakage", ""),
     Headline("earn_rate", "points", "points issued per engaged member-day", ""),
     Headline("burn_rate", "share", "points burned per month / mean outstanding points", ""),
     Headline(

@@ -19,7 +19,7 @@ def _run(tmp_path: Path, scenario: str, *extra: str) -> tuple[int, str, Path]:
     result = CliRunner().invoke(
         main,
         ["run", str(ROOT / "scenarios" / scenario), "--replications", "3", "--workers", "1",
-         "--no-report", "--out", str(out), *extra],
+         "--no-report", "--out", str(out), "--set", "horizon.runoff_days=0", *extra],
     )  # fmt: skip
     return result.exit_code, result.output, out
 

@@ -15,6 +15,7 @@ from sim.engine import Account, to_date
 from sim.ledger import Ledger
 from sim.ledger import schema as t
 from sim.ledger.book import NO_EXPIRY, slot_expiry
+from sim.policy import MICROS
 from sim.scenario import load_scenario
 from sim.world.world import World, WorldRun
 
@@ -99,7 +100,28 @@ def _check_parity(ledger: Ledger, world: World, run: WorldRun) -> None:
         assert ledger_lots == world_lots, group
         _check_rules(postings[postings.member.isin(local)], run.tables.by_rule, group)
     _check_metrics(ledger, world, run)
+    _check_books(ledger, world, run)
     assert ledger.audit() == []
+
+
+def _check_books(ledger: Ledger, world: World, run: WorldRun) -> None:
+    """IFRS 15: what the simulation forecast for each group (allocated, recognised, the
+    contract liability at the end) is what the ledger books for the same events."""
+    daily = run.tables.daily
+    for aw in world.arms:
+        group = aw.arm.group
+        mine = daily[daily["group"] == group].sort_values("day")
+        books = ledger.accounting(to_date(world.last_day), group=group)
+        assert books.total.closing > 0, group
+        np.testing.assert_allclose(
+            mine["deferred_revenue"].iloc[-1], books.total.closing / MICROS, atol=1e-6
+        )
+        np.testing.assert_allclose(
+            mine["revenue_allocated"].sum(), books.total.allocated / MICROS, atol=1e-6
+        )
+        np.testing.assert_allclose(
+            mine["revenue_recognised"].sum(), books.total.revenue / MICROS, atol=1e-6
+        )
 
 
 def _check_rules(p: pd.DataFrame, by_rule: pd.DataFrame, group: str) -> None:

@@ -82,7 +82,7 @@ def test_the_programme_raises_gmv_and_the_cli_reports_it(tmp_path: Path) -> None
         main,
         ["run", str(ROOT / "scenarios" / "ecommerce.toml"), "--members", "2000",
          "--replications", "2", "--workers", "1", "--no-report", "--no-programme",
-         "--out", str(out)],
+         "--set", "horizon.runoff_days=0", "--out", str(out)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "The programme itself ('all' against 'no_programme'" in result.output

@@ -16,6 +16,7 @@ SCENARIO = ROOT / "scenarios" / "double_points.toml"
 SMALL = (
     "--members", "1500", "--days", "60", "--replications", "1", "--workers", "1",
     "--set", "horizon.start=2026-10-20", "--set", "horizon.warmup_days=30",
+    "--set", "horizon.runoff_days=0",
 )  # fmt: skip
 
 

@@ -7,7 +7,8 @@ the period the points were issued in (first in, first out), and
 development (chain ladder with a fitted tail, for a ledger's history), and
 :mod:`~sim.accounting.runoff` forecasts what share of the points outstanding at a valuation will
 be redeemed from their simulated run-off, and :mod:`~sim.accounting.ifrs15` books the points
-a sale issues as IFRS 15 does (allocation, deferred revenue, breakage, catch-up).
+a sale issues as IFRS 15 does (allocation, deferred revenue, breakage, catch-up), kept day by
+day from the postings by :mod:`~sim.accounting.books` for both shells.
 """
 
 from sim.accounting.cohorts import COHORT_FLOWS, CohortBook

@@ -67,6 +67,8 @@ class CohortBook:
         self.held: I64 = np.zeros((n, self.k + 1), np.int64, order="F")
         self.owed: I64 = np.zeros(n, np.int64)
         self.issued: I64 = np.zeros(self.k + 1, np.int64)
+        self.held_total: I64 = np.zeros(self.k + 1, np.int64)
+        """``held.sum(axis=0)``, kept as points come and go (summing ``held`` is slow)."""
         ages = self.k + runoff_periods
         self.flows: I64 = np.zeros((len(COHORT_FLOWS), self.k, ages), np.int64)
         self.at_end: I64 | None = None
@@ -94,7 +96,7 @@ class CohortBook:
 
     def settled(self) -> bool:
         """Whether every point held at the valuation has left (nothing more to follow)."""
-        return not self.held[:, : self.k].any()
+        return not self.held_total[: self.k].any()
 
     def issue(self, day: int, member: I64, points: I64) -> None:
         """Members receive new points on ``day`` (members may repeat); debts are paid first."""
@@ -107,6 +109,7 @@ class CohortBook:
         self.owed[um] = owed - pay
         self.held[:, c][um] += up - pay
         self.issued[c] += int(up.sum())
+        self.held_total[c] += int((up - pay).sum())
 
     def take(self, day: int, member: I64, points: I64, flow: str) -> None:
         """Points leave members on ``day`` by ``flow`` (one of :data:`COHORT_FLOWS`)."""
@@ -128,6 +131,7 @@ class CohortBook:
             gave = np.flatnonzero(given[i])
             if len(gave):
                 self.held[:, c][um[gave]] = held[i, gave] - given[i, gave]
+                self.held_total[c] -= int(given[i, gave].sum())
                 if c < self.k:
                     self.flows[f, c, period - c] += int(given[i, gave].sum())
         self.owed[um] += up - given.sum(axis=0)
@@ -135,5 +139,5 @@ class CohortBook:
     def outstanding(self) -> I64:
         """Points of each valuation cohort still held (debts not netted: they are members',
         not cohorts')."""
-        out: I64 = self.held[:, : self.k].sum(axis=0)
+        out: I64 = self.held_total[: self.k].copy()
         return out

@@ -23,19 +23,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, delete, func, insert, select
 
-from sim.accounting import (
-    COHORT_FLOWS,
-    Cohort,
-    CohortBook,
-    Development,
-    Movement,
-    Triangle,
-    allocate,
-    develop,
-    roll_forward,
-)
+from sim.accounting import Cohort, Development, Movement, Triangle, develop, roll_forward
+from sim.accounting.books import SaleBooks, month_label
 from sim.engine import Account, to_date
-from sim.engine.flows import point_flows
 from sim.ledger import schema as t
 from sim.ledger.store import LedgerError
 from sim.policy import MICROS, Policy, validate_policy
@@ -76,21 +66,13 @@ class RollForward:
         return float((d.redeemed + d.future).sum() / d.issued.sum())
 
 
-def _month(day: int) -> int:
-    d = to_date(day)
-    return d.year * 12 + d.month - 1
-
-
-def _label(month: int) -> str:
-    return f"{month // 12:04d}-{month % 12 + 1:02d}"
-
-
 def positions(
     conn: Connection, grp: str, as_of: int, estimate: float | None
 ) -> tuple[dict[int, Cohort], float, int, Development | None, list[str]]:
     """Each month cohort's position at the end of day ``as_of`` (the :class:`Cohort` of its
     points from sales), the estimate used, the points given without a sale still held, and
-    the chain ladder of the month cohorts with their months."""
+    the chain ladder of the month cohorts with their months: the journal fed day by day to
+    :class:`sim.accounting.books.SaleBooks`, as the simulation feeds it."""
     m = t.members
     ids = np.asarray(
         conn.execute(select(m.c.id).where(m.c.grp == grp).order_by(m.c.id)).scalars().all(),
@@ -99,100 +81,56 @@ def positions(
     p = t.postings
     rows = pd.DataFrame(
         conn.execute(
-            select(
-                p.c.day,
-                p.c.member,
-                p.c.event,
-                p.c.src,
-                p.c.dst,
-                p.c.points,
-                p.c.policy_version,
-                p.c.cost,
-            )
+            select(p.c.day, p.c.member, p.c.event, p.c.src, p.c.dst, p.c.points, p.c.policy_version)
             .join(m, m.c.id == p.c.member)
             .where(m.c.grp == grp, p.c.day <= as_of, p.c.points != 0)
             .order_by(p.c.day, p.c.id)
         ).all(),
-        columns=["day", "member", "event", "src", "dst", "points", "version", "cost"],
+        columns=["day", "member", "event", "src", "dst", "points", "version"],
     )
     if estimate is None:
         estimate = _policy(conn, _active_version(conn, grp)).accounting.expected_redemption
     if rows.empty or not len(ids):
         return {}, estimate, 0, None, []
-    rows["month"] = [_month(int(d)) for d in rows["day"]]
+    sale, amount = _sales(conn, rows)
     pos = np.searchsorted(ids, rows["member"].to_numpy(np.int64))
-    first, last = int(rows["month"].min()), _month(as_of)
-    book = CohortBook(len(ids), first, last, period_days=1)
-    flows = point_flows(rows["src"].to_numpy(), rows["dst"].to_numpy())
-    issued = flows["points_issued"]
-    takes = {"redeemed": flows["points_burned"]} | {
-        f: flows[f"points_{f}"] for f in COHORT_FLOWS[1:]
-    }
-    pts = rows["points"].to_numpy(np.int64)
-    for day, part in rows.groupby("day", sort=True).indices.items():
-        month = _month(int(day))
-        sel = part[issued[part]]
-        book.issue(month, pos[sel], pts[sel])
-        for flow, mask in takes.items():
-            sel = part[mask[part]]
-            if len(sel):
-                book.take(month, pos[sel], pts[sel], flow)
-    sales = _sales(conn, rows[issued])
-    cohorts: dict[int, Cohort] = {}
-    held = book.outstanding()
-    redeemed_all = book.flows[0].sum(axis=1)
-    unsold = 0
-    for c in range(book.k):
-        month = first + c
-        all_points = int(book.issued[c])
-        if not all_points:
-            continue
-        sold = sales[sales["month"] == month]
-        sale_points = int(sold["points"].sum())
-        share = sale_points / all_points
-        unsold += round(float(held[c]) * (1 - share))
-        if not sale_points:
-            continue
-        redeemed = min(round(float(redeemed_all[c]) * share), sale_points)
-        expected = min(max(sale_points * estimate, redeemed), sale_points)
-        cohorts[month] = Cohort(
-            int(sold["allocated"].sum()), sale_points, redeemed, expected, settled=held[c] == 0
-        )
+    src, dst = rows["src"].to_numpy(np.int64), rows["dst"].to_numpy(np.int64)
+    pts, version = rows["points"].to_numpy(np.int64), rows["version"].to_numpy(np.int64)
+    books = SaleBooks(len(ids), int(rows["day"].min()), as_of)
+    terms = {}
+    for v in np.unique(version):
+        pol = _policy(conn, int(v))
+        terms[int(v)] = (pol.program.point_value * MICROS, pol.accounting.expected_redemption)
+    for day, part in rows.groupby(["day", "version"], sort=True).indices.items():
+        value, share = terms[int(day[1])]
+        books.feed(
+            int(day[0]), pos[part], src[part], dst[part], pts[part], sale[part], amount[part],
+            value, share,
+        )  # fmt: skip
+    cohorts = books.cohorts(estimate)
+    book = books.book
     book.value()
-    months = [_label(first + c) for c in range(book.k)]
-    return cohorts, estimate, unsold, develop(Triangle.from_book(book)), months
+    months = [month_label(books.first_month + c) for c in range(book.k)]
+    tri = Triangle.from_book(book)
+    return cohorts, estimate, books.unsold_outstanding(), develop(tri), months
 
 
-def _sales(conn: Connection, issues: pd.DataFrame) -> pd.DataFrame:
-    """Per purchase event that issued points: its month, points, and the part of its amount
-    allocated to them (under the policy version it was recorded with)."""
+def _sales(conn: Connection, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per posting: the id of the purchase event it belongs to (-1: none) and that purchase's
+    amount in micros."""
     e = t.events
-    by_event = (
-        issues.dropna(subset=["event"])
-        .groupby("event")
-        .agg(points=("points", "sum"), day=("day", "min"), version=("version", "first"))
-    )
-    if by_event.empty:
-        return pd.DataFrame({"month": [], "points": [], "allocated": []})
-    ids = [int(i) for i in by_event.index]
-    found: list[tuple[int, int]] = []
+    ids = sorted({int(i) for i in rows["event"].dropna().unique()})
+    amounts: dict[int, int] = {}
     for start in range(0, len(ids), 10_000):  # bounded IN lists
         chunk = ids[start : start + 10_000]
-        found += conn.execute(
+        for event_id, amount in conn.execute(
             select(e.c.id, e.c.amount).where(e.c.id.in_(chunk), e.c.kind == "purchase")
-        ).all()
-    amounts = pd.Series({int(i): int(a) for i, a in found}, dtype="int64")
-    sold = by_event.loc[by_event.index.isin(amounts.index)].copy()
-    sold["amount"] = amounts.reindex(sold.index.astype(np.int64)).to_numpy()
-    sold["allocated"] = 0
-    for version, part in sold.groupby("version"):
-        pol = _policy(conn, int(version))
-        value = pol.program.point_value * MICROS
-        sold.loc[part.index, "allocated"] = allocate(
-            part["amount"], part["points"], value, pol.accounting.expected_redemption
-        )
-    sold["month"] = [_month(int(d)) for d in sold["day"]]
-    return sold.reset_index(drop=True)
+        ):
+            amounts[int(event_id)] = int(amount)
+    event = rows["event"].fillna(-1).to_numpy(np.int64)
+    sale = np.where(np.isin(event, list(amounts)), event, -1)
+    amount = np.array([amounts.get(int(x), -1) for x in sale], np.int64)
+    return sale, amount
 
 
 def _active_version(conn: Connection, grp: str) -> int:
@@ -247,7 +185,7 @@ def roll_forward_of(
         after = now.get(month, before.get(month))
         assert after is not None
         move = roll_forward(before.get(month), after)
-        report.cohorts[_label(month)] = move
+        report.cohorts[month_label(month)] = move
         totals += np.array(
             [
                 move.opening,

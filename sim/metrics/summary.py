@@ -68,6 +68,9 @@ _SUMS = (
     "incentive_gmv",
     "active_members",
     "engaged_members",
+    "revenue_allocated",
+    "revenue_recognised",
+    "breakage_recognised",
 )
 
 
@@ -152,6 +155,13 @@ def replication_metrics(tables: RunTables, spec: SummarySpec) -> pd.DataFrame:
     # the run-off's forecast of what share of the outstanding points will be redeemed
     out["expected_liability_end"] = out["liability_end"] * out["outstanding_redeemed_share"]
     out["liability_to_monthly_gmv"] = _ratio(out["liability_end"], sums["gmv"] / days * 30.0)
+    out["deferred_revenue_end"] = last["deferred_revenue"].astype(float)
+    first = by.head(1).set_index(KEYS)
+    out["deferred_revenue_start"] = (
+        first["deferred_revenue"] - first["revenue_allocated"] + first["revenue_recognised"]
+    ).astype(float)
+    for name in ("revenue_allocated", "revenue_recognised", "breakage_recognised"):
+        out[name] = sums[name]
     out["earn_rate"] = _ratio(sums["points_issued"], sums["engaged_members"])
     out["burn_rate"] = _ratio(sums["points_burned"] / months, means["outstanding_points"])
     out["redemption_participation"] = _ratio(runs["redeemers_window"], runs["members"])

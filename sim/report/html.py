@@ -46,6 +46,16 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     (
+        "Accounting (IFRS 15): the roll forward of deferred revenue",
+        (
+            "deferred_revenue_start",
+            "revenue_allocated",
+            "revenue_recognised",
+            "breakage_recognised",
+            "deferred_revenue_end",
+        ),
+    ),
+    (
         "Points flow",
         (
             "points_issued",

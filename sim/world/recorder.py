@@ -7,8 +7,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from sim.accounting import COHORT_FLOWS, CohortBook
-from sim.engine import Account, Postings, to_date
+from sim.accounting import COHORT_FLOWS, Cohort, CohortBook, roll_forward
+from sim.accounting.books import SaleBooks
+from sim.engine import Account, Kind, Postings, to_date
 from sim.engine.flows import point_flows
 from sim.engine.liability import liability_micros
 from sim.kpi import BY_RULE, COHORT, COHORT_PERIOD_DAYS, DAILY, RETENTION
@@ -42,6 +43,10 @@ class Recorder:
             len(aw), first_day, window_start + days - 1, COHORT_PERIOD_DAYS, runoff_periods
         )
         self._closed: tuple[pd.DataFrame, pd.DataFrame] | None = None
+        self.books = SaleBooks(len(aw), first_day, window_start + days - 1)
+        policy = aw.cp.policy
+        self.terms = (policy.program.point_value * MICROS, policy.accounting.expected_redemption)
+        self.positions: dict[int, Cohort] = {}
 
     def close(self) -> None:
         """The window has ended: keep what the window's metrics read from the members' state
@@ -59,9 +64,12 @@ class Recorder:
         p = Postings.concat(chunks)
         flows = point_flows(p.src, p.dst)
         self._cohorts(t, p, flows)
+        booked = self._books(t, p, out)
         i = t - self.window_start
         if i < 0:
             return
+        for name, value in booked.items():
+            self.daily[i, _COLS[name]] = value
         aw = self.aw
         ms, ps = aw.state.members, aw.state.program
         k = aw.joined
@@ -125,6 +133,36 @@ class Recorder:
         row[_COLS["checkins"]] = out.checkins
         row[_COLS["actions"]] = out.actions
         row[_COLS["redemptions"]] = out.redemptions
+
+    def _books(self, t: int, p: Postings, out: DayOutcome) -> dict[str, float]:
+        """The day into the IFRS 15 books (:class:`sim.accounting.books.SaleBooks`, as the
+        ledger keeps them): what today's sales allocated to points, the contract liability at
+        the end of the day, and the revenue recognised today (of which breakage)."""
+        ev = out.events
+        sale = np.full(len(p.member), -1, np.int64)
+        amount = np.full(len(p.member), -1, np.int64)
+        has = np.flatnonzero(p.event >= 0)
+        if len(has):
+            purchase = ev.kind[p.event[has]] == Kind.PURCHASE
+            sale[has[purchase]] = p.event[has[purchase]]
+            amount[has[purchase]] = ev.amount[p.event[has[purchase]]]
+        value, share = self.terms
+        allocated = self.books.feed(t, p.member, p.src, p.dst, p.points, sale, amount, value, share)
+        now = self.books.cohorts(share)
+        recognised = breakage = 0
+        liability = 0
+        for month, position in now.items():
+            move = roll_forward(self.positions.get(month), position)
+            recognised += move.revenue
+            breakage += move.breakage
+            liability += move.closing
+        self.positions = now
+        return {
+            "revenue_allocated": allocated / MICROS,
+            "deferred_revenue": liability / MICROS,
+            "revenue_recognised": recognised / MICROS,
+            "breakage_recognised": breakage / MICROS,
+        }
 
     def _cohorts(self, t: int, p: Postings, flows: dict[str, npt.NDArray[np.bool_]]) -> None:
         """The day's issues and outflows, member by member, into the cohort book."""
