@@ -9,9 +9,9 @@ A run that would not fit is refused naming ``--members`` instead of dying of a M
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from sim.execute import Backend
 from sim.scenario import Scenario
 
 __all__ = ["BYTES_PER_MEMBER", "available_bytes", "run_bytes"]
@@ -42,5 +42,5 @@ def available_bytes() -> int | None:
 
 
 def processes(workers: int | None) -> int:
-    """Local processes a run uses (as :meth:`sim.execute.Backend.local`)."""
-    return workers if workers is not None else (os.cpu_count() or 1)
+    """Local processes a run uses (:meth:`sim.execute.Backend.local`'s choice)."""
+    return Backend.local(workers).workers

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sim.cli import main
 from sim.ledger import Ledger
 from sim.ledger import schema as t
-from sim.ledger.requests import MAX_MICROS, money_text, parse_money
+from sim.ledger.limits import MAX_MICROS
+from sim.ledger.requests import money_text, parse_money
 
 ECOM = "policies/ecommerce_super_points.toml"
 

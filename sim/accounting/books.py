@@ -17,7 +17,7 @@ import datetime as dt
 import numpy as np
 import numpy.typing as npt
 
-from sim.accounting.cohorts import COHORT_FLOWS, CohortBook
+from sim.accounting.cohorts import CohortBook, Flows
 from sim.accounting.ifrs15 import Cohort, allocate
 from sim.engine.calendar import EPOCH
 from sim.engine.flows import point_flows
@@ -62,17 +62,18 @@ class SaleBooks:
         sale_amount: I64,
         value_per_point: float,
         expected_share: float,
+        flows: Flows | None = None,
     ) -> int:
         """A day's postings, in order. ``sale``: per posting, the id of the purchase whose
         points it issues (-1 for any other posting), ``sale_amount`` that purchase's amount
         (micros). A sale's points (every rule's and campaign's posting) are allocated together,
-        at ``value_per_point`` (micros) and ``expected_share``; returns the micros allocated."""
+        at ``value_per_point`` (micros) and ``expected_share``; returns the micros allocated.
+        ``flows``: the postings' :func:`sim.engine.flows.point_flows` masks if the caller has
+        them."""
         month = month_of(day)
-        flows = point_flows(src, dst)
-        issued = flows["points_issued"] & (points != 0)
-        sel = np.flatnonzero(issued)
-        self.book.issue(month, member[sel], points[sel])
-        sold = sel[sale[sel] >= 0]
+        flows = point_flows(src, dst) if flows is None else flows
+        self.book.post(month, member, src, dst, points, flows)
+        sold = np.flatnonzero(flows["points_issued"] & (points != 0) & (sale >= 0))
         allocated = 0
         if len(sold):
             ids, first, inverse = np.unique(sale[sold], return_index=True, return_inverse=True)
@@ -82,12 +83,6 @@ class SaleBooks:
             self.sale_points[c] += int(points[sold].sum())
             allocated = int(allocate(amounts, per_sale, value_per_point, expected_share).sum())
             self.allocated[c] += allocated
-        moves = {"redeemed": flows["points_burned"]}
-        moves.update({f: flows[f"points_{f}"] for f in COHORT_FLOWS[1:]})
-        for flow, mask in moves.items():
-            take = np.flatnonzero(mask & (points != 0))
-            if len(take):
-                self.book.take(month, member[take], points[take], flow)
         redeemed_all = self.book.flows[0].sum(axis=1)
         today = redeemed_all - self._redeemed_all
         if today.any():

@@ -23,9 +23,11 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from sim.engine.flows import point_flows
 from sim.engine.groups import group_sum
 
 I64 = npt.NDArray[np.int64]
+Flows = dict[str, npt.NDArray[np.bool_]]
 
 COHORT_FLOWS = ("redeemed", "expired", "reversed", "donated")
 """How points leave a cohort, in the order of the first axis of :attr:`CohortBook.flows`."""
@@ -135,6 +137,24 @@ class CohortBook:
                 if c < self.k:
                     self.flows[f, c, period - c] += int(given[i, gave].sum())
         self.owed[um] += up - given.sum(axis=0)
+
+    def post(
+        self, day: int, member: I64, src: I64, dst: I64, points: I64, flows: Flows | None = None
+    ) -> None:
+        """A day's postings (engine accounts ``src`` -> ``dst``): the points issued come in
+        first, then what left by each of :data:`COHORT_FLOWS` (``flows``: their
+        :func:`sim.engine.flows.point_flows` masks when the caller has them)."""
+        flows = point_flows(src, dst) if flows is None else flows
+        moves = {"issued": flows["points_issued"], "redeemed": flows["points_burned"]}
+        moves.update({flow: flows[f"points_{flow}"] for flow in COHORT_FLOWS[1:]})
+        for name, mask in moves.items():
+            rows = np.flatnonzero(mask & (points != 0))
+            if not len(rows):
+                continue
+            if name == "issued":
+                self.issue(day, member[rows], points[rows])
+            else:
+                self.take(day, member[rows], points[rows], name)
 
     def outstanding(self) -> I64:
         """Points of each valuation cohort still held (debts not netted: they are members',

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.engine import Account, to_date
+from sim.engine import to_date
+from sim.engine.flows import point_flows
 from sim.ledger.book import Step
 from sim.ledger.store import LedgerError
 
@@ -73,11 +74,11 @@ class ClosePreview:
         members: list[np.ndarray] = []
         for step in steps:
             for chunk in step.result.posting_chunks:
-                gone = chunk.dst == Account.EXPIRED
+                flows = point_flows(chunk.src, chunk.dst)
+                gone = flows["points_expired"]
                 expired += int(chunk.points[gone].sum())
                 members.append(chunk.member[gone])
-                out = (chunk.src == Account.PENDING) & (chunk.dst == Account.AVAILABLE)
-                released += int(chunk.points[out].sum())
+                released += int(chunk.points[flows["points_released"]].sum())
         self.expired_points[grp] = expired
         self.released_points[grp] = released
         self.members_expiring[grp] = len(np.unique(np.concatenate(members))) if members else 0

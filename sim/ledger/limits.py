@@ -85,6 +85,9 @@ def int_problem(value: object, low: int, high: int, unit: str = "") -> str | Non
     return None
 
 
+FIELD_BOUNDS = {"amount": (0, MAX_MICROS), "code": (0, MAX_CODE), "ref": (-1, MAX_REF)}
+"""Bounds of an event's numbers other than its quantity (:func:`quantity_bounds`)."""
+
 POINT_QUANTITIES = frozenset({"refund", "cash_offset", "bid", "donate"})
 """Kinds whose quantity is points (to reverse, wanted at checkout, bid, donated)."""
 MAX_DAY = 2_932_896

@@ -23,10 +23,8 @@ import pandas as pd
 from sim.engine import day_number
 from sim.files import InputFileError, csv_unescape, open_input, size_text, write_table_atomic
 from sim.ledger.limits import (
-    MAX_CODE,
-    MAX_MICROS,
+    FIELD_BOUNDS,
     MAX_QUANTITY,
-    MAX_REF,
     normal,
     quantity_bounds,
     text_problem,
@@ -133,8 +131,7 @@ def _bounds(
 ) -> None:
     """Every number within :mod:`sim.ledger.limits`, as :func:`sim.ledger.requests.check`."""
     k = kind.to_numpy()
-    fixed = {"amount": (0, MAX_MICROS), "code": (0, MAX_CODE), "ref": (-1, MAX_REF)}
-    for col, (lo, hi) in fixed.items():
+    for col, (lo, hi) in FIELD_BOUNDS.items():
         values = ints[col]
         ck.flag((values < lo) | (values > hi), col, frame.get(col, kind), f"{lo}..{hi}")
     low = np.zeros(len(k), np.int64)

@@ -21,9 +21,7 @@ import pandas as pd
 from sim.engine import CompiledPolicy, Kind
 from sim.engine.codes import ROLES, STAGES, referral_code
 from sim.ledger.limits import (
-    MAX_CODE,
-    MAX_MICROS,
-    MAX_REF,
+    FIELD_BOUNDS,
     int_problem,
     normal,
     quantity_bounds,
@@ -146,12 +144,7 @@ def check(ev: EventIn, at: str) -> None:
     problem = text_problem("note", ev.note, required=False)
     if problem:
         raise bad("note", problem)
-    bounds = {
-        "amount": (0, MAX_MICROS),
-        "quantity": quantity_bounds(ev.kind),
-        "code": (0, MAX_CODE),
-        "ref": (-1, MAX_REF),
-    }
+    bounds = {**FIELD_BOUNDS, "quantity": quantity_bounds(ev.kind)}
     for name, (low, high) in bounds.items():
         value = getattr(ev, name)
         if isinstance(value, np.bool_):

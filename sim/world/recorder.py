@@ -9,6 +9,7 @@ import pandas as pd
 
 from sim.accounting import COHORT_FLOWS, Cohort, CohortBook, roll_forward
 from sim.accounting.books import SaleBooks
+from sim.accounting.cohorts import Flows
 from sim.engine import Account, Kind, Postings, to_date
 from sim.engine.flows import point_flows
 from sim.engine.liability import liability_micros
@@ -57,14 +58,14 @@ class Recorder:
     def follow(self, t: int, out: DayOutcome) -> None:
         """A run-off day: only the cohort book moves."""
         p = Postings.concat([c for r in out.results for c in r.posting_chunks])
-        self._cohorts(t, p, point_flows(p.src, p.dst))
+        self.cohorts.post(t, p.member, p.src, p.dst, p.points)
 
     def record(self, t: int, out: DayOutcome) -> None:
         chunks = [c for r in out.results for c in r.posting_chunks]
         p = Postings.concat(chunks)
         flows = point_flows(p.src, p.dst)
-        self._cohorts(t, p, flows)
-        booked = self._books(t, p, out)
+        self.cohorts.post(t, p.member, p.src, p.dst, p.points, flows)
+        booked = self._books(t, p, out, flows)
         i = t - self.window_start
         if i < 0:
             return
@@ -134,7 +135,7 @@ class Recorder:
         row[_COLS["actions"]] = out.actions
         row[_COLS["redemptions"]] = out.redemptions
 
-    def _books(self, t: int, p: Postings, out: DayOutcome) -> dict[str, float]:
+    def _books(self, t: int, p: Postings, out: DayOutcome, flows: Flows) -> dict[str, float]:
         """The day into the IFRS 15 books (:class:`sim.accounting.books.SaleBooks`, as the
         ledger keeps them): what today's sales allocated to points, the contract liability at
         the end of the day, and the revenue recognised today (of which breakage)."""
@@ -163,20 +164,6 @@ class Recorder:
             "revenue_recognised": recognised / MICROS,
             "breakage_recognised": breakage / MICROS,
         }
-
-    def _cohorts(self, t: int, p: Postings, flows: dict[str, npt.NDArray[np.bool_]]) -> None:
-        """The day's issues and outflows, member by member, into the cohort book."""
-        book = self.cohorts
-        moves = {"issued": flows["points_issued"], "redeemed": flows["points_burned"]}
-        moves.update({flow: flows[f"points_{flow}"] for flow in COHORT_FLOWS[1:]})
-        for name, mask in moves.items():
-            rows = np.flatnonzero(mask & (p.points != 0))
-            if not len(rows):
-                continue
-            if name == "issued":
-                book.issue(t, p.member[rows], p.points[rows])
-            else:
-                book.take(t, p.member[rows], p.points[rows], name)
 
     def tables(
         self, keys: dict[str, object]
