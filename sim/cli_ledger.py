@@ -652,7 +652,7 @@ def cancel_version(db: str, version: int, reason: str) -> None:
     type=float,
     default=None,
     help="Share of the points sales issued expected to be redeemed (default: the policy's "
-    "[accounting] expected_redemption).",
+    "[accounting] expected_redemption, else the ledger's estimate from its history).",
 )
 @click.option("--by-cohort", is_flag=True, help="One column per issue month.")
 @click.option("--close", is_flag=True, help="Store this as the period's close.")
@@ -687,7 +687,7 @@ def accounting(
         since = rep.opened.isoformat() if rep.opened else "the start"
         click.echo(
             f"group {rep.group}: contract liability from {since} to {rep.as_of} "
-            f"(expected redemption {rep.estimate:.1%})"
+            f"(expected redemption {rep.estimate:.1%}: {rep.basis_text()})"
         )
         columns = {"total": rep.total, **(rep.cohorts if by_cohort else {})}
         lines = ("opening", "allocated", "redemptions", "breakage", "reestimation", "closing")

@@ -114,7 +114,33 @@ DAILY: tuple[Column, ...] = (
         "currency",
         "revenue recognised today from points (redemptions, breakage, catch-up)",
     ),
-    Column("breakage_recognised", "currency", "the part of revenue_recognised that is breakage"),
+    Column(
+        "breakage_recognised",
+        "currency",
+        "the part of revenue_recognised that is breakage: expected breakage in proportion to"
+        " today's redemptions, and what is left of a cohort once none of its points is held",
+    ),
+    Column(
+        "revenue_reestimated",
+        "currency",
+        "the part of revenue_recognised that is the catch-up on earlier redemptions when the"
+        " expected redemption rate changed (negative when it rose)",
+    ),
+    Column(
+        "expected_redemption_rate",
+        "share",
+        "share of the points from sales expected to be redeemed, in force at the day's end:"
+        " the policy's accounting.expected_redemption, else the books' estimate (1 until"
+        " one is supported)",
+    ),
+    Column(
+        "redemption_rate_estimate",
+        "share",
+        "the books' own estimate of the ultimate redemption rate: chain ladder of every month"
+        " cohort's redemptions, re-made at each month's end (NaN until the history supports"
+        " one: a year of it, a nearly settled oldest cohort, a steady development;"
+        " sim.accounting.books)",
+    ),
     Column("value_factor", "ratio", "dynamic point value level (1: the anchor)"),
 )
 """Metric columns of ``metrics.parquet``, besides one ``tier_<name>`` column per tier (members
@@ -257,6 +283,26 @@ SUMMARY: tuple[Headline, ...] = (
     Headline("revenue_allocated", "currency", "sales revenue allocated to points", ""),
     Headline("revenue_recognised", "currency", "revenue recognised from points", ""),
     Headline("breakage_recognised", "currency", "of which breakage", ""),
+    Headline(
+        "revenue_reestimated",
+        "currency",
+        "of which the catch-up when the expected redemption rate changed",
+        "",
+    ),
+    Headline(
+        "expected_redemption_rate_end",
+        "share",
+        "share of points from sales expected to be redeemed at the end (the policy's, else"
+        " the books' estimate from history)",
+        "",
+    ),
+    Headline(
+        "redemption_rate_estimate_end",
+        "share",
+        "the books' chain-ladder estimate of the ultimate redemption rate at the end, made"
+        " from the history up to then (undefined until one is supported)",
+        "",
+    ),
     Headline("earn_rate", "points", "points issued per engaged member-day", ""),
     Headline("burn_rate", "share", "points burned per month / mean outstanding points", ""),
     Headline(

@@ -3,6 +3,7 @@ identity for any sequence of positions."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from sim.accounting import Cohort, allocate, roll_forward
@@ -163,11 +164,13 @@ def test_illustrative_example_52_through_the_ledger(db_url: str, tmp_path: Path)
     )  # fmt: skip
     assert out.exit_code == 0, out.output
     assert "1073.294732" in out.output and "2026-01" in out.output
+    assert "(expected redemption 97.0%: as given)" in out.output
     shown = CliRunner().invoke(
         main, ["ledger", "accounting", "--db", led.url, "--as-of", "2027-12-31", "--triangle"]
     )
     assert shown.exit_code == 0, shown.output
     assert "chain ladder of redemptions" in shown.output and "estimated ultimate" in shown.output
+    assert "95.0%: the policy's [accounting] expected_redemption" in shown.output
     book = tmp_path / "journal.csv"
     wrote = CliRunner().invoke(
         main, ["ledger", "accounting", "--db", led.url, "--as-of", "2027-12-31",
@@ -205,3 +208,132 @@ def test_the_simulations_books_roll_forward(tmp_path: Path) -> None:
     np.testing.assert_allclose(roll, per["deferred_revenue_end"], atol=1e-6)
     assert (per["revenue_allocated"] > 0).all() and (per["breakage_recognised"] > 0).all()
     assert (per["breakage_recognised"] < per["revenue_recognised"]).all()
+
+
+STREAM_POLICY = """
+[program]
+name = "stream"
+currency = "CNY"
+point_value = 0.5
+
+[earn.purchase]
+kind = "purchase"
+points_per_unit = 1.0
+
+[earn.checkin]
+kind = "checkin"
+streak_points = [7]
+
+[burn.catalogue.gift]
+name = "Gift"
+kind = "goods"
+category = "gift"
+points = 300
+cash_cost = 90.0
+face_value = 150.0
+
+[tiers.member]
+threshold = 0
+
+[expiry]
+mode = "rolling"
+months = 3
+
+[refunds]
+clawback = "cap_at_balance"
+"""
+
+
+@st.composite
+def streams(draw: st.DrawFn) -> dict[str, object]:
+    """A few members' months: purchases (and refunds of some), check-ins and redemptions,
+    each followed by a day close some days on, and sometimes the accounting period closed
+    with an estimate given (a finance team's revision) or the policy's."""
+    share = draw(st.one_of(st.none(), st.floats(0.3, 1.0)))
+    steps = []
+    for _ in range(draw(st.integers(2, 7))):
+        ops = draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from(["purchase", "purchase", "refund", "checkin", "redeem"]),
+                    st.integers(0, 2),
+                    st.integers(1, 2_000),
+                ),
+                min_size=1,
+                max_size=6,
+            )
+        )
+        gap = draw(st.integers(1, 80))
+        close = draw(st.one_of(st.none(), st.just("policy"), st.floats(0.2, 1.0)))
+        steps.append((ops, gap, close))
+    return {"share": share, "steps": steps}
+
+
+@settings(max_examples=10, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(stream=streams())
+def test_the_ledgers_books_balance_for_any_event_stream(
+    stream: dict[str, object], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Through the ledger, for random events and accounting closes: every roll forward opens
+    on the last close's closing, moves by opening + allocated - recognised = closing per
+    cohort and in total, and over the whole history allocated = recognised (redemptions +
+    re-estimation) + breakage + the closing liability, which stays within [0, allocated]."""
+    folder = tmp_path_factory.mktemp("stream")
+    text = STREAM_POLICY
+    if stream["share"] is not None:
+        text += f"\n[accounting]\nexpected_redemption = {stream['share']}\n"
+    path = folder / "stream.toml"
+    path.write_text(text)
+    start = dt.date(2025, 11, 20)
+    policies = {"default": (load_policy(path), str(path))}
+    led = Ledger.init(f"sqlite:///{folder / 'l.db'}", policies, start)
+    keys = ["ann", "bob", "cy"]
+    led.add_members([NewMember(k) for k in keys])
+    orders: list[tuple[str, int, int]] = []
+    day, ref = start, 0
+    allocated = revenue = breakage = 0
+    last_close = 0
+    steps = stream["steps"]
+    assert isinstance(steps, list)
+    for ops, gap, close in steps:
+        for kind, who, size in ops:
+            key = keys[who]
+            if kind == "purchase":
+                ref += 1
+                out = led.record([EventIn(key, "purchase", amount=size * MICROS, ref=ref)])[0]
+                orders.append((key, ref, out.points))
+            elif kind == "refund" and orders:
+                owner, order, earned = orders[size % len(orders)]
+                half = earned // 2
+                led.record([EventIn(owner, "refund", amount=MICROS, quantity=half, ref=order)])
+            elif kind == "redeem":
+                with contextlib.suppress(LedgerError):  # refused when too few points
+                    led.record([EventIn(key, "redeem", name="gift", quantity=1 + size % 2)])
+            elif kind == "checkin":
+                led.record([EventIn(key, "checkin")])
+        day += dt.timedelta(days=gap)
+        led.eod(day)
+        if close is None:
+            continue
+        estimate = None if close == "policy" else float(close)
+        rep = led.accounting(day, estimate=estimate, close=True)
+        assert rep.total.opening == last_close
+        for move in (rep.total, *rep.cohorts.values()):
+            assert move.opening + move.allocated - move.revenue == move.closing
+            assert move.closing >= 0
+        allocated += rep.total.allocated
+        revenue += rep.total.redemptions + rep.total.reestimation
+        breakage += rep.total.breakage
+        last_close = rep.total.closing
+        assert allocated == revenue + breakage + last_close
+        assert 0 <= last_close <= allocated
+    day += dt.timedelta(days=1)
+    led.eod(day)
+    final = led.accounting(day)
+    assert final.total.opening == last_close
+    assert allocated + final.total.allocated == (
+        revenue + breakage + final.total.redemptions + final.total.reestimation
+        + final.total.breakage + final.total.closing
+    )  # fmt: skip
+    assert led.audit() == []
+    led.engine.dispose()

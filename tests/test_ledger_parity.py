@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
+from sim.cli import main
 from sim.engine import Account, to_date
 from sim.ledger import Ledger
 from sim.ledger import schema as t
@@ -219,3 +221,34 @@ def test_the_ledger_export_imports_into_a_new_ledger_unchanged(
         with led.engine.connect() as conn:
             frames.append(pd.read_sql(select(*cols).order_by(t.members.c.key), conn))
     pd.testing.assert_frame_equal(frames[0], frames[1])
+
+
+@pytest.fixture(scope="module")
+def fifteen_months(tmp_path_factory: pytest.TempPathFactory) -> tuple[World, WorldRun, Path]:
+    return _simulate(tmp_path_factory.mktemp("fifteen"), 500, 455)
+
+
+@pytest.mark.slow
+def test_the_ledger_estimates_breakage_as_the_simulation_forecast(
+    fifteen_months: tuple[World, WorldRun, Path], db_url: str
+) -> None:
+    """Fifteen months: the books' estimate of the redemption rate from their own history
+    arrives in the simulation (the policy sets none); replayed, the ledger makes the same
+    estimate from the same history and books the same liability and revenue."""
+    world, run, log = fifteen_months
+    daily = run.tables.daily
+    assert daily.groupby("group")["redemption_rate_estimate"].last().notna().all()
+    ledger = _replay(db_url, world, log)
+    _check_books(ledger, world, run)
+    for aw in world.arms:
+        mine = daily[daily["group"] == aw.arm.group].sort_values("day")
+        books = ledger.accounting(to_date(world.last_day), group=aw.arm.group)
+        assert books.basis == "history"
+        assert books.estimate == pytest.approx(mine["redemption_rate_estimate"].iloc[-1])
+    last = to_date(world.last_day).isoformat()
+    group = world.arms[0].arm.group
+    args = ["--db", ledger.url, "--as-of", last, "--group", group, "--triangle"]
+    out = CliRunner().invoke(main, ["ledger", "accounting", *args])
+    assert out.exit_code == 0, out.output
+    assert "estimated from the ledger's history, chain ladder through" in out.output
+    assert ledger.audit() == []

@@ -73,12 +73,19 @@ class Triangle:
         return np.where(unseen, np.nan, cum)
 
     @classmethod
-    def from_book(cls, book: CohortBook) -> Triangle:
-        """The book's triangle at its valuation (its run-off left out)."""
-        k = book.k
+    def from_book(cls, book: CohortBook, periods: int | None = None) -> Triangle:
+        """The book's triangle at its valuation (its run-off left out), or, with ``periods``,
+        at the end of its first ``periods`` periods while nothing later has been posted yet
+        (a valuation made as the book is kept)."""
+        k = book.k if periods is None else periods
+        if not 0 <= k <= book.k:
+            raise ValueError(f"periods(={periods}) must be within [0, {book.k}]")
         seen = np.arange(k)[None, :] <= np.arange(k - 1, -1, -1)[:, None]
-        f = np.where(seen, book.flows[:, :, :k], 0).astype(np.float64)
-        held = book.at_end if book.at_end is not None else book.outstanding()
+        f = np.where(seen, book.flows[:, :k, :k], 0).astype(np.float64)
+        if periods is None and book.at_end is not None:
+            held = book.at_end
+        else:
+            held = book.outstanding()[:k]
         redeemed = f[COHORT_FLOWS.index("redeemed")]
         return cls(
             issued=book.issued[:k].astype(np.float64),
@@ -93,7 +100,10 @@ class Development:
     """The forecast of a :class:`Triangle` (per cohort arrays have the triangle's ``k``)."""
 
     factors: F64
-    """Age-to-age factors ``f_a`` (age ``a`` to ``a + 1``), NaN where no cohort has volume."""
+    """Age-to-age factors ``f_a`` (age ``a`` to ``a + 1``): NaN where no cohort has volume at
+    either age, infinite where cohorts redeem at ``a + 1`` after nothing by ``a`` (nothing is
+    developed by age ``a``: a cohort that young takes the Bornhuetter-Ferguson expectation
+    whole)."""
     tail: float
     """Product of the fitted factors beyond the oldest observed age (1: no tail)."""
     tail_fitted: bool
@@ -138,14 +148,15 @@ def develop(tri: Triangle) -> Development:
     for a in range(k - 1):
         rows = slice(0, k - 1 - a)  # cohorts observed at age a + 1
         base = float(np.nansum(cum[rows, a]))
+        top = float(np.nansum(cum[rows, a + 1]))
         if base > 0:
-            factors[a] = float(np.nansum(cum[rows, a + 1])) / base
+            factors[a] = top / base
+        elif top > 0:
+            factors[a] = np.inf
     tail, fitted = _tail(factors)
     age = tri.age()
     redeemed = cum[np.arange(k), age] if k else np.zeros(0)
-    to_ult_no_tail = np.array(
-        [float(np.prod(np.nan_to_num(factors[a:], nan=1.0))) for a in age], dtype=np.float64
-    )
+    to_ult_no_tail = np.array([float(np.prod(_known(factors[a:]))) for a in age], dtype=np.float64)
     future = _future(tri, redeemed, to_ult_no_tail * tail)
     future_no_tail = _future(tri, redeemed, to_ult_no_tail)
     return Development(
@@ -159,6 +170,12 @@ def develop(tri: Triangle) -> Development:
         issued=tri.issued.astype(np.float64),
         outstanding=tri.outstanding.astype(np.float64),
     )
+
+
+def _known(factors: F64) -> F64:
+    """The factors with the undefined ones (no volume) taken as 1."""
+    out: F64 = np.where(np.isnan(factors), 1.0, factors)
+    return out
 
 
 def _tail(factors: F64) -> tuple[float, bool]:
@@ -184,7 +201,9 @@ def _future(tri: Triangle, redeemed: F64, to_ultimate: F64) -> F64:
     redeemed something, Bornhuetter-Ferguson (with the projected cohorts' ultimate rate)
     where it has not, capped at what the cohort holds."""
     projected = redeemed > 0
-    ultimate = redeemed * to_ultimate
+    with np.errstate(invalid="ignore"):  # 0 x inf where nothing is developed: not projected
+        ultimate = np.where(projected, redeemed * to_ultimate, 0.0)
+    ultimate = np.minimum(ultimate, redeemed + tri.outstanding)  # no more than it holds
     issued = tri.issued[projected].sum()
     prior = float(ultimate[projected].sum() / issued) if issued > 0 else 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -193,3 +212,28 @@ def _future(tri: Triangle, redeemed: F64, to_ultimate: F64) -> F64:
     ultimate = np.where(projected, ultimate, bf)
     out: F64 = np.clip(ultimate - redeemed, 0.0, tri.outstanding)
     return out
+
+
+def actual_vs_expected(earlier: Development, later: Development, periods: int) -> float:
+    """Actual over expected redemptions in the ``periods`` since ``earlier`` (a forecast made
+    ``periods`` periods before ``later``, over the same first cohorts): the redemptions the
+    cohorts made in between, over what ``earlier``'s factors forecast for them. Only cohorts
+    that had redeemed and whose ages ``earlier``'s factors cover are counted (the standard
+    actual-versus-expected check of a reserving method; Friedland 2010, ch. 13). Above 1 the
+    development has sped up and the chain ladder runs behind it; NaN when nothing was
+    expected."""
+    if periods < 1:
+        raise ValueError(f"periods(={periods}) must be >= 1")
+    k = len(earlier.issued)
+    if len(later.issued) < k:
+        raise ValueError("the later development must hold the earlier one's cohorts")
+    factors = _known(earlier.factors)
+    age = np.arange(k - 1, -1, -1)
+    covered = (age + periods <= len(factors)) & (earlier.redeemed > 0)
+    expected = actual = 0.0
+    for c in np.flatnonzero(covered):
+        a = int(age[c])
+        grown = earlier.redeemed[c] * float(np.prod(factors[a : a + periods]))
+        expected += grown - earlier.redeemed[c]
+        actual += later.redeemed[c] - earlier.redeemed[c]
+    return actual / expected if expected > 0 else float("nan")

@@ -329,6 +329,11 @@ def pay_mentors(ctx: Ctx, member: I64, rule_ids: I64, points: I64, event: I64 | 
         pts = whole_points(points[sel] * rule.share)
         mentor = ms.referrer[member[sel]]
         keep = pts > 0
+        if isinstance(event, np.ndarray):
+            # nobody earns a mentor share of their own event (possible only where referrals
+            # form a cycle: a referee's payment to its referrer shared back to the referee)
+            has = event[sel] >= 0
+            keep &= ~has | (mentor != ctx.events.member[np.maximum(event[sel], 0)])
         ev_idx = event[sel][keep] if isinstance(event, np.ndarray) else event
         mentor, pts = mentor[keep], pts[keep]
         ctx.journal.post(mentor, rule_idx, Account.ISSUED, Account.PENDING, pts, event=ev_idx)

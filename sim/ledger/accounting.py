@@ -8,9 +8,10 @@ a cohort's redemptions are attributed to the points it issued, and the part issu
 actions, bonuses) are no contract with a customer, so they defer no revenue and appear in the
 cost view only. A sale's price is split with the anchor point value and the expected
 redemption share of the policy version it was recorded under (``[accounting]
-expected_redemption``); each cohort's expected redemptions use the estimate given for the
-report, else the active policy's. ``close`` stores the positions, the opening of the next roll
-forward.
+expected_redemption``, or where that is unset the books' estimate from the ledger's own
+history at the time, ``SaleBooks.estimate_through``); each cohort's expected redemptions use
+the estimate given for the report, else the active policy's, else the books' estimate for
+that cohort. ``close`` stores the positions, the opening of the next roll forward.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ class RollForward:
     opened: dt.date | None
     as_of: dt.date
     estimate: float
+    """The expected redemption rate used (the books' overall rate when estimated by cohort)."""
+    basis: str = "policy"
+    """Where :attr:`estimate` comes from: "given", "policy", or the books' own history
+    ("history", or why there is no estimate from it yet and every point is expected)."""
     cohorts: dict[str, Movement] = field(default_factory=dict)
     total: Movement = field(default_factory=lambda: Movement(0, 0, 0, 0, 0, 0))
     unsold_outstanding: int = 0
@@ -58,6 +63,17 @@ class RollForward:
     """The cost view: points outstanding expected to be redeemed (from sales at each cohort's
     expectation, the rest at the estimate) x :attr:`cost_per_point`, in micros."""
 
+    def basis_text(self) -> str:
+        """Where the expected redemption rate comes from, in words."""
+        if self.basis == "given":
+            return "as given"
+        if self.basis == "policy":
+            return "the policy's [accounting] expected_redemption"
+        if self.basis == "history":
+            through = self.months[-1] if self.months else "?"
+            return f"estimated from the ledger's history, chain ladder through {through}"
+        return f"no estimate from history yet ({self.basis}): every point expected"
+
     def estimated_rate(self) -> float:
         """The chain ladder's ultimate redemption rate over every cohort (NaN without one)."""
         d = self.development
@@ -66,12 +82,22 @@ class RollForward:
         return float((d.redeemed + d.future).sum() / d.issued.sum())
 
 
-def positions(
-    conn: Connection, grp: str, as_of: int, estimate: float | None
-) -> tuple[dict[int, Cohort], float, int, Development | None, list[str]]:
-    """Each month cohort's position at the end of day ``as_of`` (the :class:`Cohort` of its
-    points from sales), the estimate used, the points given without a sale still held, and
-    the chain ladder of the month cohorts with their months: the journal fed day by day to
+@dataclass(frozen=True)
+class Positions:
+    """Each month cohort's position at the end of a day (the :class:`Cohort` of its points
+    from sales), the estimate used and its basis (see :class:`RollForward`), the points given
+    without a sale still held, and the chain ladder of the month cohorts with their months."""
+
+    cohorts: dict[int, Cohort]
+    estimate: float
+    basis: str
+    unsold: int = 0
+    development: Development | None = None
+    months: list[str] = field(default_factory=list)
+
+
+def positions(conn: Connection, grp: str, as_of: int, estimate: float | None) -> Positions:
+    """The :class:`Positions` at the end of day ``as_of``: the journal fed day by day to
     :class:`sim.accounting.books.SaleBooks`, as the simulation feeds it."""
     m = t.members
     ids = np.asarray(
@@ -88,10 +114,14 @@ def positions(
         ).all(),
         columns=["day", "member", "event", "src", "dst", "points", "version"],
     )
+    basis = "given"
     if estimate is None:
         estimate = _policy(conn, _active_version(conn, grp)).accounting.expected_redemption
+        basis = "policy"
     if rows.empty or not len(ids):
-        return {}, estimate, 0, None, []
+        if estimate is None:
+            return Positions({}, 1.0, "no history yet")
+        return Positions({}, estimate, basis)
     sale, amount = _sales(conn, rows)
     pos = np.searchsorted(ids, rows["member"].to_numpy(np.int64))
     src, dst = rows["src"].to_numpy(np.int64), rows["dst"].to_numpy(np.int64)
@@ -107,12 +137,19 @@ def positions(
             int(day[0]), pos[part], src[part], dst[part], pts[part], sale[part], amount[part],
             value, share,
         )  # fmt: skip
+    history = books.estimate_through(as_of)
     cohorts = books.cohorts(estimate)
-    book = books.book
-    book.value()
-    months = [month_label(books.first_month + c) for c in range(book.k)]
-    tri = Triangle.from_book(book)
-    return cohorts, estimate, books.unsold_outstanding(), develop(tri), months
+    if estimate is None:
+        estimate, basis = history.rate, history.basis
+    # the chain ladder shown: the one of the last month's end (the books' estimate), else
+    # every cohort so far
+    development = history.development
+    if development is None:
+        book = books.book
+        book.value()
+        development = develop(Triangle.from_book(book))
+    months = [month_label(books.first_month + c) for c in range(len(development.issued))]
+    return Positions(cohorts, estimate, basis, books.unsold_outstanding(), development, months)
 
 
 def _sales(conn: Connection, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -178,8 +215,11 @@ def roll_forward_of(
     if estimate is not None and not 0.0 <= estimate <= 1.0:
         raise LedgerError(f"{estimate}, expected a share within [0, 1]", field="estimate")
     opened, before = _opening(conn, grp, as_of)
-    now, used, unsold, development, months = positions(conn, grp, as_of, estimate)
-    report = RollForward(grp, None if opened is None else to_date(opened), to_date(as_of), used)
+    pos = positions(conn, grp, as_of, estimate)
+    now, used, unsold = pos.cohorts, pos.estimate, pos.unsold
+    report = RollForward(
+        grp, None if opened is None else to_date(opened), to_date(as_of), used, pos.basis
+    )
     totals = np.zeros(6, np.int64)
     for month in sorted(set(before) | set(now)):
         after = now.get(month, before.get(month))
@@ -198,7 +238,7 @@ def roll_forward_of(
         )
     report.total = Movement(*(int(x) for x in totals))
     report.unsold_outstanding = unsold
-    report.development, report.months = development, months
+    report.development, report.months = pos.development, pos.months
     redeemed = _redeemed_cost(conn, grp, as_of)
     report.cost_per_point = redeemed[1] / redeemed[0] if redeemed[0] else 0.0
     ahead = sum(c.expected - c.redeemed for c in now.values() if not c.settled)

@@ -17,7 +17,14 @@ from sim.accounting import RunOff, run_off
 from sim.metrics.schema import COHORT, COHORT_INDEX, COHORT_PERIOD_DAYS
 from sim.text import format_value
 
-__all__ = ["RUNOFF_COLUMNS", "TAIL_CAUTION", "runoff_caution", "runoff_metrics"]
+__all__ = [
+    "ESTIMATE_CAUTION",
+    "RUNOFF_COLUMNS",
+    "TAIL_CAUTION",
+    "estimate_caution",
+    "runoff_caution",
+    "runoff_metrics",
+]
 
 KEYS = ["replication", "group"]
 _LEFT = ["expired", "reversed", "donated"]
@@ -33,6 +40,10 @@ RUNOFF_COLUMNS = (
 
 TAIL_CAUTION = 0.10
 """A forecast whose extrapolated tail is more than this share of it gets a caution."""
+
+ESTIMATE_CAUTION = 0.05
+"""The books' redemption rate estimated from their history gets a caution when it is further
+than this from the rate the run-off shows."""
 
 
 def runoff_metrics(
@@ -108,4 +119,47 @@ def runoff_caution(
         f"the {periods * COHORT_PERIOD_DAYS}-day run-off and the forecast share {shown}, "
         f"{format_value(tail['mean'], 'share')} of it from the tail fitted past the run-off; "
         "a longer horizon.runoff_days narrows this."
+    )
+
+
+def estimate_caution(
+    per_rep: pd.DataFrame,
+    group: str,
+    interval: Callable[[Sequence[float] | np.ndarray], dict[str, float | int | None]],
+) -> str:
+    """When the IFRS 15 books of ``group`` ran on their own estimate of the redemption rate
+    (the policy set none) and the run-off shows a rate further than :data:`ESTIMATE_CAUTION`
+    from it, or when they had no estimate and so recognised no breakage: a sentence saying
+    so ("" otherwise)."""
+    rows = per_rep.xs(group, level="group")
+    truth = interval(rows["ultimate_redemption_rate"].to_numpy(np.float64))["mean"]
+    if truth is None:
+        return ""
+    used = rows["expected_redemption_rate_end"].to_numpy(np.float64)
+    estimate = rows["redemption_rate_estimate_end"].to_numpy(np.float64)
+    shown = format_value(truth, "share")
+    if np.isnan(estimate).all() and (used == 1.0).all():
+        if truth > 1.0 - ESTIMATE_CAUTION:
+            return ""
+        return (
+            f"No breakage was recognised ({group}): the books expected every point from a "
+            "sale to be redeemed (the policy's [accounting] expected_redemption, or where it "
+            "is unset because their history did not support an estimate by the window's end, "
+            f"sim.accounting.books), while the run-off shows {shown} of the window's points "
+            "redeemed in the end. Set [accounting] expected_redemption to book breakage at a "
+            "rate you can support."
+        )
+    if not np.allclose(used, estimate, equal_nan=False):
+        return ""  # the policy sets the rate
+    mean = interval(estimate)["mean"]
+    if mean is None or abs(mean - truth) <= ESTIMATE_CAUTION:
+        return ""
+    early = mean < truth
+    return (
+        f"The books' redemption rate estimated from their own history ({group}, "
+        f"{format_value(mean, 'share')} at the end, chain ladder) is "
+        f"{abs(mean - truth) * 100:.0f} points {'below' if early else 'above'} the "
+        f"{shown} the run-off shows for the window's points: breakage is recognised "
+        f"{'early and would be reversed' if early else 'late and would be caught up'} as the "
+        "programme matures."
     )

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.health import Band, judge
-from sim.metrics.breakage import runoff_caution, runoff_metrics
+from sim.metrics.breakage import estimate_caution, runoff_caution, runoff_metrics
 from sim.metrics.horizon import balances_not_settled, effect_still_moving
 from sim.metrics.reported import reported_rows
 from sim.metrics.results import (
@@ -71,6 +71,7 @@ _SUMS = (
     "revenue_allocated",
     "revenue_recognised",
     "breakage_recognised",
+    "revenue_reestimated",
 )
 
 
@@ -160,8 +161,15 @@ def replication_metrics(tables: RunTables, spec: SummarySpec) -> pd.DataFrame:
     out["deferred_revenue_start"] = (
         first["deferred_revenue"] - first["revenue_allocated"] + first["revenue_recognised"]
     ).astype(float)
-    for name in ("revenue_allocated", "revenue_recognised", "breakage_recognised"):
+    for name in (
+        "revenue_allocated",
+        "revenue_recognised",
+        "breakage_recognised",
+        "revenue_reestimated",
+    ):
         out[name] = sums[name]
+    for name in ("expected_redemption_rate", "redemption_rate_estimate"):
+        out[f"{name}_end"] = last[name].astype(float)
     out["earn_rate"] = _ratio(sums["points_issued"], sums["engaged_members"])
     out["burn_rate"] = _ratio(sums["points_burned"] / months, means["outstanding_points"])
     out["redemption_participation"] = _ratio(runs["redeemers_window"], runs["members"])
@@ -359,7 +367,8 @@ def _window_warnings(tables: RunTables, spec: SummarySpec, treatments: list[str]
 
 def _runoff_warnings(per_rep: pd.DataFrame, spec: SummarySpec) -> list[str]:
     groups = [g for g in spec.groups if g != spec.no_programme]
-    found = (runoff_caution(per_rep, g, spec.runoff_days, t_interval) for g in groups)
+    found = [runoff_caution(per_rep, g, spec.runoff_days, t_interval) for g in groups]
+    found += [estimate_caution(per_rep, g, t_interval) for g in groups]
     return [text for text in found if text]
 
 

@@ -134,10 +134,13 @@ class CostModel(Frozen):
 class Accounting(Frozen):
     """How the ledger books the points a sale issues (IFRS 15 / ASC 606, ``sim.accounting``)."""
 
-    expected_redemption: Share = 1.0
+    expected_redemption: Share | None = None
     """Share of the points issued by sales expected to be redeemed: the points' stand-alone
     selling price is their value times it when a sale's price is allocated, and the default
-    estimate of each issue cohort's redemptions (1: no breakage expected, all deferred)."""
+    estimate of each issue cohort's redemptions (1: no breakage expected, all deferred).
+    Unset: estimated from the programme's own history each month (a chain ladder of the
+    month cohorts' redemptions, ``sim.accounting.books``), 1 until a year of it supports
+    one."""
 
 
 class Campaign(Frozen):

@@ -603,10 +603,22 @@ def _control_lines(policy: Policy) -> list[str]:
         f"  Cost model: {_money(cost.per_point_issued, cur)} per point issued, "
         f"{_money(cost.per_point_burned, cur)} per point burned; margin on extra sales "
         f"{_pct(cost.margin_rate)} of GMV.",
-        f"  Accounting: {_pct(policy.accounting.expected_redemption)} of the points a sale "
-        "issues are expected to be redeemed (their stand-alone price when the sale is split, "
-        "IFRS 15).",
+        _accounting(policy.accounting.expected_redemption),
     ]
+
+
+def _accounting(share: float | None) -> str:
+    if share is None:
+        return (
+            "  Accounting: the share of the points a sale issues expected to be redeemed (their "
+            "stand-alone price when the sale is split, IFRS 15) is estimated each month from "
+            "the programme's own redemptions (chain ladder), 100% until a year of history "
+            "supports an estimate."
+        )
+    return (
+        f"  Accounting: {_pct(share)} of the points a sale issues are expected to be redeemed "
+        "(their stand-alone price when the sale is split, IFRS 15)."
+    )
 
 
 def _json_text(value: JsonValue) -> str:

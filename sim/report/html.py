@@ -52,7 +52,10 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "revenue_allocated",
             "revenue_recognised",
             "breakage_recognised",
+            "revenue_reestimated",
             "deferred_revenue_end",
+            "expected_redemption_rate_end",
+            "redemption_rate_estimate_end",
         ),
     ),
     (

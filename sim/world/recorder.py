@@ -148,14 +148,16 @@ class Recorder:
             sale[has[purchase]] = p.event[has[purchase]]
             amount[has[purchase]] = ev.amount[p.event[has[purchase]]]
         value, share = self.terms
-        allocated = self.books.feed(t, p.member, p.src, p.dst, p.points, sale, amount, value, share)
-        now = self.books.cohorts(share)
-        recognised = breakage = 0
-        liability = 0
+        books = self.books
+        allocated = books.feed(t, p.member, p.src, p.dst, p.points, sale, amount, value, share)
+        estimate = books.estimate_through(t)
+        now = books.cohorts(share)
+        recognised = breakage = reestimated = liability = 0
         for month, position in now.items():
             move = roll_forward(self.positions.get(month), position)
             recognised += move.revenue
             breakage += move.breakage
+            reestimated += move.reestimation
             liability += move.closing
         self.positions = now
         return {
@@ -163,6 +165,9 @@ class Recorder:
             "deferred_revenue": liability / MICROS,
             "revenue_recognised": recognised / MICROS,
             "breakage_recognised": breakage / MICROS,
+            "revenue_reestimated": reestimated / MICROS,
+            "expected_redemption_rate": estimate.rate if share is None else share,
+            "redemption_rate_estimate": estimate.rate if estimate.from_history else np.nan,
         }
 
     def tables(
