@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from sim.cli_calibrate import calibrate
 from sim.cli_ledger import ledger
 from sim.cli_policy import policy
 from sim.cli_run import run
@@ -21,3 +22,4 @@ main.add_command(policy)
 main.add_command(run)
 main.add_command(ledger)
 main.add_command(sweep)
+main.add_command(calibrate)

@@ -46,6 +46,7 @@ __all__ = [
     "file_mode",
     "open_input",
     "read_input",
+    "read_table",
     "size_text",
     "write_atomic",
     "write_stream_atomic",
@@ -236,6 +237,53 @@ def read_input(path: Path | str, limit: int, what: str) -> bytes:
     if len(data) > limit:
         raise InputFileError(path, _too_large("more bytes", limit, what))
     return data
+
+
+def read_table(path: Path | str, limit: int, what: str) -> tuple[pd.DataFrame, int]:
+    """A CSV or Parquet table (by suffix): CSV as strings (un-escaped, :func:`csv_unescape`),
+    Parquet with its columns' types; and the line number of row 0 (CSV 2, the header being
+    line 1; Parquet row 1). Refused with :class:`InputFileError` (its reason says why) when
+    missing, of another suffix, not a regular file, larger than ``limit`` bytes (Parquet: its
+    columns unpacked, read from the metadata before any data), or not what it claims to be."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(path, "no such file")
+    if path.suffix not in (".csv", ".parquet"):
+        raise InputFileError(path, "expected a .csv or .parquet file")
+    try:
+        with open_input(path, limit, what) as f:
+            if path.suffix == ".csv":
+                return csv_unescape(pd.read_csv(f, dtype=str, keep_default_na=False)), 2
+            _parquet_size(path, f, limit, what)
+            return pd.read_parquet(f), 1
+    except InputFileError:
+        raise
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise InputFileError(path, f"cannot be read ({exc})") from None
+
+
+def _parquet_size(path: Path, f: BinaryIO, limit: int, what: str) -> None:
+    """Refuse a Parquet file whose columns would unpack to more than ``limit`` bytes: the
+    larger of the uncompressed size its metadata declares and 8 bytes a cell (so a small file
+    of highly compressed columns cannot fill the memory); leaves ``f`` at its start."""
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(f).metadata
+    declared = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    size = max(declared, 8 * meta.num_rows * meta.num_columns)
+    if size > limit:
+        raise InputFileError(
+            path,
+            _too_large(
+                f"{meta.num_rows:,} rows of {meta.num_columns} column(s), about {size:,} bytes "
+                "unpacked",
+                limit,
+                what,
+            ),
+        )
+    f.seek(0)
 
 
 # -- CSV ----------------------------------------------------------------------------------------

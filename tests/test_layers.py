@@ -14,7 +14,7 @@ engine         ``sim.engine``, ``sim.accounting`` (the pure core both shells sha
 shells         ``sim.world``, ``sim.ledger``
 analysis       ``sim.metrics``, ``sim.health``, ``sim.sweep``, ``sim.report``
 application    ``sim.execute``, ``sim.outputs``, ``sim.runner``, ``sim.verify``,
-               ``sim.memory``, ``sim.cli*``, ``sim.__main__``
+               ``sim.calibrate``, ``sim.memory``, ``sim.cli*``, ``sim.__main__``
 =============  ==========================================================================
 
 The rules (:data:`RULES`):
@@ -61,8 +61,10 @@ ENGINE = frozenset({"sim.engine", "sim.accounting"})
 SHELLS = frozenset({"sim.world", "sim.ledger"})
 ANALYSIS = frozenset({"sim.metrics", "sim.health", "sim.execute", "sim.sweep", "sim.report"})
 """``sim.execute`` runs runs and reads their headline metrics: the sweep builds on it."""
-APPLICATION = frozenset({"sim.outputs", "sim.runner", "sim.verify", "sim.memory", "sim.__main__"})
-"""Besides every ``sim.cli*`` module."""
+APPLICATION = frozenset(
+    {"sim.outputs", "sim.runner", "sim.verify", "sim.memory", "sim.calibrate", "sim.__main__"}
+)
+"""Besides every ``sim.cli*`` module. ``sim.calibrate`` runs scenarios and writes policies."""
 
 POLICY_MODEL = frozenset(
     {"sim.policy", *(f"sim.policy.{m}" for m in ("base", "earn", "burn", "control", "model"))}

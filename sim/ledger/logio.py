@@ -15,13 +15,12 @@ export imports unchanged.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
 
 from sim.engine import day_number
-from sim.files import InputFileError, csv_unescape, open_input, size_text, write_table_atomic
+from sim.files import InputFileError, read_table, write_table_atomic
 from sim.ledger.limits import (
     FIELD_BOUNDS,
     MAX_QUANTITY,
@@ -47,43 +46,16 @@ def members_path(events: Path) -> Path:
 
 def _read(path: Path) -> tuple[pd.DataFrame, int]:
     """The file as strings (CSV, un-escaped as :func:`sim.files.csv_unescape`) or typed
-    columns (Parquet), and the line number of row 0. Refused unless a regular file of at most
-    :data:`MAX_LOG_BYTES`."""
-    if not path.exists():
-        raise LedgerError(f"{path}: no such file")
-    if path.suffix not in (".csv", ".parquet"):
-        raise LedgerError(f"{path}: expected a .csv or .parquet file")
+    columns (Parquet), and the line number of row 0 (:func:`sim.files.read_table`, at most
+    :data:`MAX_LOG_BYTES`)."""
     what = f"a {path.suffix[1:].upper()} event log or members file"
     try:
-        with open_input(path, MAX_LOG_BYTES, what) as f:
-            if path.suffix == ".csv":
-                return csv_unescape(pd.read_csv(f, dtype=str, keep_default_na=False)), 2
-            _parquet_size(path, f, what)
-            return pd.read_parquet(f), 1
+        return read_table(path, MAX_LOG_BYTES, what)
     except InputFileError as exc:
+        said = exc.reason in ("no such file", "expected a .csv or .parquet file")
+        if said or exc.reason.startswith("cannot be read"):
+            raise LedgerError(str(exc)) from None
         raise LedgerError(f"{path}: cannot be read ({exc.reason})") from None
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise LedgerError(f"{path}: cannot be read ({exc})") from None
-
-
-def _parquet_size(path: Path, f: BinaryIO, what: str) -> None:
-    """Refuse a Parquet file whose columns would unpack to more than :data:`MAX_LOG_BYTES`:
-    the larger of the uncompressed size its metadata declares and 8 bytes a cell (read before
-    any data, so a small file of highly compressed columns cannot fill the memory); leaves
-    ``f`` at its start."""
-    import pyarrow.parquet as pq
-
-    meta = pq.ParquetFile(f).metadata
-    declared = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    size = max(declared, 8 * meta.num_rows * meta.num_columns)
-    if size > MAX_LOG_BYTES:
-        raise InputFileError(
-            path,
-            f"{meta.num_rows:,} rows of {meta.num_columns} column(s), about {size:,} bytes "
-            f"unpacked, larger than {size_text(MAX_LOG_BYTES)}, the most pointsim reads as "
-            f"{what}",
-        )
-    f.seek(0)
 
 
 class _Checker:

@@ -245,7 +245,10 @@ class World:
                 if self.event_log
                 else _event_frame(self.arms[0], self.first_day, None)
             )
-            members = pd.concat([_member_frame(aw) for aw in self.arms], ignore_index=True)
+            segments = list(self.scenario.spec.population.segments)
+            members = pd.concat(
+                [_member_frame(aw, segments) for aw in self.arms], ignore_index=True
+            )
         return WorldRun(
             tables, self.member_days, time.perf_counter() - began, events, members, self.windows
         )
@@ -269,7 +272,7 @@ def _event_frame(aw: ArmWorld, t: int, events: Any) -> pd.DataFrame:
     return frame
 
 
-def _member_frame(aw: ArmWorld) -> pd.DataFrame:
+def _member_frame(aw: ArmWorld, segments: list[str]) -> pd.DataFrame:
     ms = aw.state.members
     return pd.DataFrame(
         {
@@ -279,6 +282,7 @@ def _member_frame(aw: ArmWorld) -> pd.DataFrame:
             "birth_month": ms.birth_month.astype(np.int64),
             "referrer": ms.referrer,
             "label": aw.cp.policy.program.groups[aw.arm.label],
+            "segment": np.asarray(segments, dtype=object)[aw.pop.segment[: len(aw)]],
         }
     )
 
