@@ -306,3 +306,92 @@ def _show_catalogue(rep: Any) -> None:
         f"the point value either way; out of reach when under {REACH_SHARE:.0%} of members earn "
         "the price in a year: assumed thresholds)"
     )
+
+
+@calibrate.command()
+@click.argument("log", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--calibration-end", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Last day fitted (default: the log's last day, no holdout).")  # fmt: skip
+@click.option("--holdout-end", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Test forecasts on the days after --calibration-end up to this.")  # fmt: skip
+@click.option("--unit-days", type=float, default=7.0, show_default=True,
+              help="Days in the time unit of the rates (7: weeks, as the literature).")  # fmt: skip
+@click.option("--member-col", default=None, help="Column of the member id (default: found).")
+@click.option("--date-col", default=None, help="Column of the date or timestamp.")
+@click.option("--amount-col", default=None, help="Column of the amount.")
+@click.option("--segment-col", default=None, help="Fit each value of this column apart.")
+@click.option("--group", default=None, help="Of a pointsim event log's groups, the one fitted.")
+@click.option(
+    "--duplicates",
+    type=click.Choice(["refuse", "drop"]),
+    default="refuse",
+    show_default=True,
+    help="Rows repeating an earlier one exactly: refuse the log, or drop them (said).",
+)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--force", is_flag=True, help="Write into --out even if it holds other files.")
+def fit(
+    log: Path,
+    calibration_end: Any,
+    holdout_end: Any,
+    unit_days: float,
+    member_col: str | None,
+    date_col: str | None,
+    amount_col: str | None,
+    segment_col: str | None,
+    group: str | None,
+    duplicates: str,
+    out: Path | None,
+    force: bool,
+) -> None:
+    """Fit members' buying behaviour to the transaction LOG (CSV or Parquet; a pointsim
+    event log is recognised): BG/NBD and Pareto/NBD for repeat purchases, Gamma-Gamma for
+    order values, with standard errors; with --holdout-end, the forecasts tested on the days
+    after --calibration-end. Writes OUT/segments.toml (scenario segments, loadable as they
+    are), OUT/fitted.csv and OUT/calibration.html."""
+    from sim.calibrate.fit import fit_transactions
+    from sim.calibrate.fit_report import fit_report_html
+    from sim.calibrate.logs import Columns, read_transactions
+
+    columns = Columns(member_col, date_col, amount_col, segment_col)
+    try:
+        tx = read_transactions(
+            log,
+            columns,
+            duplicates="drop" if duplicates == "drop" else "refuse",
+            group=group,
+        )
+        result = fit_transactions(
+            tx,
+            calibration_end=calibration_end.date() if calibration_end else None,
+            holdout_end=holdout_end.date() if holdout_end else None,
+            unit_days=unit_days,
+        )
+    except CalibrationError as err:
+        _problems(err)
+    target_dir = _out(out, f"calibrate-fit-{log.stem}", force)
+    with OutputFolder(target_dir) as folder:
+        write_text_atomic(folder.path("segments.toml"), result.scenario_toml())
+        table = csv_safe(result.table()).to_csv(index=False)
+        write_text_atomic(folder.path("fitted.csv"), table)
+        write_text_atomic(folder.path("calibration.html"), fit_report_html(result))
+        folder.commit()
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    for seg in result.segments:
+        bg = seg.fits["bgnbd"]
+        shown = ", ".join(
+            f"{n} {v:.4g} ({se:.2g})"
+            for n, v, se in zip(bg.names, bg.params, bg.std_errors, strict=True)
+        )
+        click.echo(
+            f"{seg.segment}: {seg.customers:,} customers, {seg.repeat_buyers:,} repeat buyers; "
+            f"BG/NBD {shown} per {unit_days:g} days; chosen {seg.chosen}: {seg.why}"
+        )
+        if seg.backtest is not None:
+            for row in seg.backtest.errors.itertuples():
+                click.echo(
+                    f"  holdout {row.model}: {row.holdout_expected:,.0f} expected against "
+                    f"{row.holdout_actual:,.0f} actual ({row.error_pct:+.1f}%), MAE {row.mae:.3f}"
+                )
+    click.echo(f"-> {target_dir}")

@@ -44,6 +44,7 @@ def _run(args: list[str]) -> tuple[int, str]:
     return out.exit_code, out.output
 
 
+@pytest.mark.slow
 def test_effect_finds_the_checkout_share_that_gives_an_observed_cost_ratio(tmp_path: Path) -> None:
     """The default scenario's points cost rises with the share of members who pay with
     points at checkout; the cost ratio at the middle of what the plausible range gives is
@@ -90,6 +91,7 @@ def test_effect_lists_the_parameters_it_can_solve_for() -> None:
     assert code == 0 and "behaviour.redemption.checkout_share = 0.7 (plausible" in text
 
 
+@pytest.mark.slow
 def test_catalogue_flags_the_earbuds_and_tunes_the_prices(tmp_path: Path) -> None:
     """The designer's question: the 10,000-point earbuds are never redeemed in a year and out
     of reach, and the coupons give far more than a point is worth; a price scale that puts

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -403,9 +404,13 @@ def _paretonbd_log_h(r: float, alpha: float, s: float, beta: float, x: F64, tau:
         out = np.asarray(log_pre + np.log(value), dtype=np.float64)
     safe = np.isfinite(out) & ((z <= _HYP2F1_SAFE_Z) | (hb <= _HYP2F1_SAFE_B))
     safe &= (c - hb <= _HYP2F1_SAFE_C_MINUS_B) | (hb <= _HYP2F1_SAFE_C_MINUS_B)
+    done: dict[tuple[float, float], float] = {}  # customers alike share one quadrature
     for i in np.flatnonzero(~safe):
         ratio = (beta + float(tau[i])) / (alpha + float(tau[i]))
-        out[i] = math.log(_paretonbd_h_quad(float(k[i]), s, ratio))
+        key = (float(k[i]), ratio)
+        if key not in done:
+            done[key] = math.log(_paretonbd_h_quad(key[0], s, ratio))
+        out[i] = done[key]
     return out
 
 
@@ -638,6 +643,10 @@ def _curvature(neg_loglik: Callable[[F64], float], log_theta: F64) -> tuple[F64,
     return np.asarray(np.linalg.inv(h_nat), dtype=np.float64), g_log
 
 
+class FitTooSlow(ValueError):
+    """The likelihood could not be maximised within the time allowed."""
+
+
 def _fit(
     model: str,
     names: tuple[str, ...],
@@ -645,21 +654,38 @@ def _fit(
     starts: list[F64],
     n_obs: int,
     unit_days: float,
+    max_seconds: float | None = None,
 ) -> Fit:
-    """Maximise ``loglik`` (a function of the natural parameters) on the log scale."""
+    """Maximise ``loglik`` (a function of the natural parameters) on the log scale, within
+    ``max_seconds`` (None: no limit; else :class:`FitTooSlow`)."""
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
 
     def objective(log_theta: F64) -> float:
+        if deadline is not None and time.monotonic() > deadline:
+            raise FitTooSlow(
+                f"{model}: no optimum within {max_seconds:g} s (the likelihood is slow to take "
+                "where these data lead the search)"
+            )
         value = -loglik(np.exp(log_theta)) / n_obs
         return value if math.isfinite(value) else _INVALID
 
     def neg_loglik(log_theta: F64) -> float:
+        if deadline is not None and time.monotonic() > deadline:
+            raise FitTooSlow(f"{model}: standard errors not taken within {max_seconds:g} s")
         return -loglik(np.exp(log_theta))
 
     res = _optimise(model, objective, [np.log(s) for s in starts])
     log_theta = np.asarray(res.x, dtype=np.float64)
     theta = np.exp(log_theta)
     ll = loglik(theta)
-    cov, grad = _curvature(neg_loglik, log_theta)
+    at_bound = [
+        n for n, v in zip(names, log_theta, strict=True) if abs(v) >= LOG_PARAM_LIMIT - 1e-3
+    ]
+    if at_bound:  # no curvature to read there (and far out the likelihood is slow to take)
+        cov = np.full((len(names), len(names)), np.nan)
+        grad = np.full(len(names), np.nan)
+    else:
+        cov, grad = _curvature(neg_loglik, log_theta)
     se = np.sqrt(np.diag(cov))
     messages = [str(res.message)]
     # L-BFGS-B can stop "abnormally" in its line search right at the optimum, where finite
@@ -667,9 +693,6 @@ def _fit(
     stationary = bool(np.all(np.abs(grad) / n_obs < _GRADIENT_TOL))
     if not res.success and stationary:
         messages.append("the gradient vanishes there")
-    at_bound = [
-        n for n, v in zip(names, log_theta, strict=True) if abs(v) >= LOG_PARAM_LIMIT - 1e-3
-    ]
     if at_bound:
         messages.append(
             f"{', '.join(at_bound)} ran to the search bound: not identified by the data"
@@ -714,8 +737,9 @@ def fit_bgnbd(rfm: RFM) -> Fit:
     )
 
 
-def fit_paretonbd(rfm: RFM) -> Fit:
-    """Fit Pareto/NBD ``(r, alpha, s, beta)`` by maximum likelihood (note 009 eq. 18)."""
+def fit_paretonbd(rfm: RFM, max_seconds: float | None = None) -> Fit:
+    """Fit Pareto/NBD ``(r, alpha, s, beta)`` by maximum likelihood (note 009 eq. 18), within
+    ``max_seconds`` (:class:`FitTooSlow` beyond; None: no limit)."""
     _require_repeat_buyers(rfm, "Pareto/NBD")
     rate, span = _rate_and_span(rfm)
     starts = [
@@ -729,6 +753,7 @@ def fit_paretonbd(rfm: RFM) -> Fit:
         starts,
         rfm.n,
         rfm.unit_days,
+        max_seconds,
     )
 
 

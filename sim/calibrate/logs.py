@@ -132,9 +132,11 @@ def read_transactions(
     columns: Columns | None = None,
     *,
     duplicates: Literal["refuse", "drop"] = "refuse",
+    group: str | None = None,
 ) -> Transactions:
     """The transactions of the log at ``path`` (module docstring), or :class:`CalibrationError`
-    naming every bad row."""
+    naming every bad row. ``group``: of a pointsim event log with several groups, the one
+    read."""
     path = Path(path)
     columns = columns or Columns()
     try:
@@ -143,22 +145,18 @@ def read_transactions(
         raise CalibrationError(str(exc)) from None
     notes: list[str] = []
     ledger = _is_event_log(raw) and columns == Columns(segment=columns.segment)
+    trials = None
     if ledger:
-        kinds = raw["kind"].astype(str).str.lower()
-        keep = (kinds == "purchase").to_numpy()
-        notes.append(
-            f"read as a pointsim event log: {int(keep.sum()):,} purchase(s) of "
-            f"{len(raw):,} event(s); amounts in micros of the currency"
-        )
-        lines = np.flatnonzero(keep) + first
-        raw = raw.loc[keep].reset_index(drop=True)
+        raw, lines, trials = _event_log(path, raw, first, group, columns.segment, notes)
         member_col, date_col, amount_col = "member", "day", "amount"
     else:
+        if group is not None:
+            raise CalibrationError(f"--group {group}: only for a pointsim event log")
         lines = np.arange(len(raw)) + first
         member_col = _pick(raw, "member", columns.member, path)
         date_col = _pick(raw, "date", columns.date, path)
         amount_col = _pick(raw, "amount", columns.amount, path)
-    segment_col = columns.segment
+    segment_col = columns.segment if not ledger else None
     if segment_col is not None and segment_col not in raw.columns:
         raise CalibrationError(
             f"{path}: no column {segment_col!r} (the segment column named); columns: "
@@ -193,6 +191,9 @@ def read_transactions(
     if segment_col is not None:
         seg = raw[segment_col].astype(str).str.strip()
         flag((seg == "").to_numpy(), segment_col, "a segment name")
+    elif trials is not None:
+        seg = member.map(dict(zip(trials["member"], trials["segment"], strict=True)))
+        seg = seg.fillna("all")
     else:
         seg = pd.Series("all", index=raw.index)
     rows.raise_if_any()
@@ -200,10 +201,13 @@ def read_transactions(
     frame = pd.DataFrame(
         {"member": member, "stamp": stamp, "amount": amount, "segment": seg, "line": lines}
     )
-    if not frame["stamp"].is_monotonic_increasing:
+    if trials is not None:
+        extra = trials.assign(amount=0.0, line=-1)[list(frame.columns)]
+        frame = pd.concat([extra, frame], ignore_index=True)
+    if not frame.loc[frame["line"] >= 0, "stamp"].is_monotonic_increasing:
         notes.append("the log was not in time order: sorted")
     frame = frame.sort_values(["stamp", "line"], kind="stable")
-    repeated = frame.duplicated(["member", "stamp", "amount"], keep="first")
+    repeated = frame.duplicated(["member", "stamp", "amount"], keep="first") & (frame["line"] >= 0)
     if repeated.any():
         shown = ", ".join(str(x) for x in frame.loc[repeated, "line"].head(SHOWN))
         n = int(repeated.sum())
@@ -238,6 +242,77 @@ def read_transactions(
         )
     out = merged[["member", "day", "amount", "segment"]]
     return Transactions(out.reset_index(drop=True), str(path), notes)
+
+
+def _event_log(
+    path: Path,
+    raw: pd.DataFrame,
+    first: int,
+    group: str | None,
+    segment: str | None,
+    notes: list[str],
+) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame | None]:
+    """A pointsim event log's purchases (of one group), their lines, and each member's join
+    from the members file beside it (member, stamp, segment), the trial purchase of the
+    buying model: the simulator's members buy by BG/NBD from the day they join."""
+    groups = sorted(raw["group"].astype(str).unique()) if "group" in raw.columns else []
+    if group is not None and group not in groups:
+        raise CalibrationError(f"--group {group}: not in the log (groups: {', '.join(groups)})")
+    if group is None and len(groups) > 1:
+        raise CalibrationError(
+            f"{path}: an event log of {len(groups)} groups ({', '.join(groups)}), the same "
+            "members living each: choose one with --group"
+        )
+    chosen = group or (groups[0] if groups else None)
+    kinds = raw["kind"].astype(str).str.lower()
+    keep = (kinds == "purchase").to_numpy().copy()
+    if chosen is not None:
+        keep &= (raw["group"].astype(str) == chosen).to_numpy()
+    notes.append(
+        f"read as a pointsim event log{f' (group {chosen})' if chosen else ''}: "
+        f"{int(keep.sum()):,} purchase(s) of {len(raw):,} event(s); amounts in micros"
+    )
+    lines = np.flatnonzero(keep) + first
+    purchases = raw.loc[keep].reset_index(drop=True)
+    beside = path.with_name(f"{path.stem}.members{path.suffix}")
+    if not beside.is_file():
+        if segment is not None:
+            raise CalibrationError(
+                f"--segment-col {segment}: a pointsim event log's segments are in its members "
+                f"file, and there is none beside it ({beside})"
+            )
+        notes.append(
+            f"no members file beside the log ({beside.name}): each customer's first purchase "
+            "in the log starts their clock, which leaves out members who never bought and "
+            "starts the others late (the simulator's members buy from the day they join)"
+        )
+        return purchases, lines, None
+    try:
+        members, _ = read_table(beside, MAX_LOG_BYTES, "a members file")
+    except InputFileError as exc:
+        raise CalibrationError(str(exc)) from None
+    need = {"member", "join_day"} | ({segment} if segment else set())
+    missing = need - set(map(str, members.columns))
+    if missing:
+        raise CalibrationError(f"{beside}: missing column(s) {', '.join(sorted(missing))}")
+    if chosen is not None and "group" in members.columns:
+        members = members[members["group"].astype(str) == chosen]
+    stamp = _stamps(members["join_day"])
+    if stamp.isna().any():
+        bad = members.loc[stamp.isna(), "join_day"].head(SHOWN).tolist()
+        raise CalibrationError(f"{beside}: join_day {bad}, expected dates")
+    trials = pd.DataFrame(
+        {
+            "member": members["member"].astype(str).str.strip().to_numpy(),
+            "stamp": stamp.to_numpy(),
+            "segment": members[segment].astype(str).to_numpy() if segment else "all",
+        }
+    )
+    notes.append(
+        f"{len(trials):,} members' joins (from {beside.name}) taken as their first purchase: "
+        "the simulator's members are customers from the day they join"
+    )
+    return purchases, lines, trials
 
 
 def _stamps(raw: pd.Series) -> pd.Series:
