@@ -120,6 +120,9 @@ def test_catalogue_flags_the_earbuds_and_tunes_the_prices(tmp_path: Path) -> Non
         (["--lever", "point-value", "--low", "1.5"], "expected 0 < low < 1 < high"),
         (["--group", "nobody"], "--group nobody"),
         (["--lever", "price-scale", "--write", "x.txt"], "expected a .toml file"),
+        (["--lever", "price-scale", "--min-participation", "1.5"], "expected a share"),
+        (["--lever", "earn-rate", "--target", "0"], "expected a cost ratio within (0, 1)"),
+        (["--lever", "earn-rate", "--low", "0", "--high", "2"], "expected 0 < low < 1 < high"),
     ],
 )
 def test_catalogue_refuses_bad_input_with_nothing_written(
